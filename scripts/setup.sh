@@ -71,7 +71,9 @@ if [ -z "$UV" ]; then
     "$ROOT/.gridwatch/tools/bin/python" -m pip install -q "uv>=0.5"
   fi
 fi
-export UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never
+# Use the system trust store: behind a TLS-inspecting proxy the bundled roots fail.
+export UV_PYTHON="$PY" UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-1}"
+if [ -n "${SSL_CERT_FILE:-}" ] && [ ! -f "$SSL_CERT_FILE" ]; then unset SSL_CERT_FILE; fi
 say "syncing .venv from uv.lock"
 "$UV" sync --locked --quiet
 
