@@ -1,0 +1,470 @@
+"""Load a file into a layer: stream, validate, COPY into staging, check, upsert; all or nothing.
+
+The whole load is one transaction. Rows are validated a chunk at a time and the
+good ones COPYed (not INSERTed row by row) into a temporary staging table; checks
+that need every row (duplicate ids, references to towns, villages, parent grids)
+run in SQL on staging; then one INSERT ... ON CONFLICT moves staging into the
+layer. Any bad row rolls everything back unless a quarantine file is given, in
+which case the good rows are written and the bad ones go to that file with their
+reasons. A process killed mid-load leaves nothing behind: the transaction was
+never committed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import shapely
+import sqlalchemy as sa
+from psycopg import sql
+from pyproj import CRS
+from sqlalchemy.engine import Engine
+
+from etl.fields import LAYERS, LayerSpec, plan_columns
+from etl.readers import Source
+from etl.validate import WGS84, Context, check_chunk
+from gridwatch.errors import DatabaseError, InputError, ValidationFailed
+from spatial.topology import gk_zone_crs
+
+PG_TYPES = {
+    "str": "text",
+    "vocab": "text",
+    "int": "integer",
+    "float": "double precision",
+    "bool": "boolean",
+    "date": "date",
+    "datetime": "timestamptz",
+}
+REPORT_LIMIT = 10_000  # errors kept in memory for the report; the quarantine file gets all
+
+
+@dataclass
+class LoadOptions:
+    layer: str
+    encoding: str | None = None
+    crs: str | None = None
+    convert_from: str = "wgs84"
+    column_map: dict[str, str] = field(default_factory=dict)
+    quarantine: Path | None = None
+    source_layer: str | None = None
+    local_tz: str = "Asia/Shanghai"
+    chunk_rows: int = 100_000
+
+
+@dataclass
+class LoadResult:
+    layer: str
+    source: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    inserted: int = 0
+    updated: int = 0
+    seconds: float = 0.0
+    naive_times: dict[str, int] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    personal_columns: list[str] = field(default_factory=list)
+    errors: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quarantine: Path | None = None
+
+
+def _source_crs(source: Source, option: str | None) -> CRS:
+    given = None
+    if option:
+        try:
+            given = CRS.from_user_input(option)
+        except Exception:
+            raise InputError(
+                f"--crs {option}: not a CRS gridwatch knows (try EPSG:4490)."
+            ) from None
+    geographic = (4326, 4490)
+    if (
+        source.crs is not None
+        and given is not None
+        and not source.crs.equals(given)
+        and not (source.crs.to_epsg() in geographic and given.to_epsg() in geographic)
+    ):
+        raise InputError(
+            f"{source.path}: the file declares {source.crs.to_string()} but --crs says"
+            f" {given.to_string()}; drop --crs or fix the file."
+        )
+    return source.crs or given or WGS84
+
+
+class _Quarantine:
+    """Collects bad rows (original values plus reasons) in a temporary file."""
+
+    def __init__(self, path: Path | None, columns: list[str]) -> None:
+        self.path = path
+        self.columns = columns
+        self.tmp = None if path is None else path.with_name(path.name + ".partial")
+        self._fh = None
+        if self.tmp is not None:
+            self._fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(["row", "reasons", *columns])
+
+    def write(
+        self, raw: pd.DataFrame, geoms: np.ndarray | None, reasons: dict[int, str], rows: np.ndarray
+    ) -> None:
+        if self._fh is None or not len(rows):
+            return
+        wkt = shapely.to_wkt(geoms, rounding_precision=8) if geoms is not None else None
+        for i, r in enumerate(rows):
+            vals = ["" if pd.isna(v) else str(v) for v in raw.iloc[i].tolist()]
+            if wkt is not None:
+                vals.append("" if wkt[i] is None else wkt[i])
+            self._writer.writerow([int(r), reasons[int(r)], *vals])
+
+    def commit(self) -> Path | None:
+        if self._fh is None or self.tmp is None or self.path is None:
+            return None
+        self._fh.close()
+        self.tmp.replace(self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if self._fh is not None and self.tmp is not None:
+            self._fh.close()
+            self.tmp.unlink(missing_ok=True)
+
+
+def _reasons(errors: pd.DataFrame) -> dict[int, str]:
+    if errors.empty:
+        return {}
+    text = (
+        errors["field"].astype(str)
+        + ": "
+        + errors["reason"].astype(str)
+        + " (got '"
+        + errors["value"].astype(str).str.slice(0, 60)
+        + "')"
+    )
+    return text.groupby(errors["row"]).agg("; ".join).to_dict()
+
+
+def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
+    """COPY a frame through pyarrow's CSV writer (fast, C++), not row by row."""
+    arrays = {}
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            arrays[col] = pa.array(
+                s.dt.tz_convert("UTC").dt.tz_localize(None), type=pa.timestamp("us")
+            )
+        elif (
+            s.dtype == object
+            and len(s)
+            and isinstance(s.dropna().iloc[0] if s.notna().any() else None, dt.date)
+        ):
+            arrays[col] = pa.array(s.where(s.notna(), None).tolist(), type=pa.date32())
+        else:
+            arrays[col] = pa.array(
+                s.astype(object).where(s.notna(), None).tolist() if s.dtype == object else s,
+                from_pandas=True,
+            )
+    buf = io.BytesIO()
+    pacsv.write_csv(
+        pa.table(arrays), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    )
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+    with cur.copy(
+        sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(table), cols)
+    ) as cp:
+        cp.write(buf.getbuffer())
+
+
+def _fetch_county(engine: Engine) -> shapely.Geometry | None:
+    with engine.connect() as conn:
+        wkb = conn.execute(sa.text("SELECT ST_AsBinary(ST_Union(geom)) FROM county")).scalar()
+    return None if wkb is None else shapely.from_wkb(bytes(wkb))
+
+
+def load_file(
+    engine: Engine,
+    path: Path,
+    options: LoadOptions,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> LoadResult:
+    """Load ``path`` into ``options.layer``; raise ValidationFailed (nothing written) on bad rows."""
+    t0 = time.perf_counter()
+    if options.layer not in LAYERS:
+        raise InputError(f"--layer {options.layer}: unknown layer; one of {', '.join(LAYERS)}")
+    spec = LAYERS[options.layer]
+    source = Source(
+        path, encoding=options.encoding, layer=options.source_layer, chunk_rows=options.chunk_rows
+    )
+    plan = plan_columns(source.columns, spec, has_geometry=source.has_geometry,
+                        mapping=options.column_map, source=str(path))  # fmt: skip
+    src_crs = _source_crs(source, options.crs)
+    if options.convert_from != "wgs84" and not src_crs.is_geographic:
+        raise InputError(
+            f"--from {options.convert_from} needs longitude/latitude input, not {src_crs.name}."
+        )
+    county = None
+    if spec.name != "county":
+        county = _fetch_county(engine)
+        if county is None:
+            raise InputError(
+                "No county boundary is loaded yet, so places cannot be checked against it.",
+                hint="Load it first: gridwatch load FILE --layer county",
+            )
+    metric = gk_zone_crs(county.centroid.x) if county is not None else None
+    ctx = Context(spec, plan, src_crs, options.convert_from, options.local_tz, county, metric)
+    result = LoadResult(
+        spec.name, str(path), ignored_columns=plan.ignored, personal_columns=plan.personal
+    )
+    raw_cols = [c for c in source.columns if c not in plan.personal]
+    quarantine = _Quarantine(
+        options.quarantine, raw_cols + (["wkt"] if source.has_geometry else [])
+    )
+    errors: list[pd.DataFrame] = []
+    sql_bad: set[int] = set()
+    stage = "_gw_stage"
+    raw_conn = engine.raw_connection()
+    conn: psycopg.Connection = raw_conn.driver_connection  # type: ignore[assignment]
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL synchronous_commit = off")
+            cols = (
+                [sql.SQL("row bigint")]
+                + [
+                    sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(PG_TYPES[f.kind]))
+                    for f in spec.fields
+                ]
+                + [sql.SQL("geom geometry")]
+            )
+            cur.execute(
+                sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                    sql.Identifier(stage), sql.SQL(", ").join(cols)
+                )
+            )
+            for chunk in source.chunks():
+                checked = check_chunk(chunk, ctx)
+                result.rows_read += len(chunk.frame)
+                if len(checked.errors):
+                    if sum(len(e) for e in errors) < REPORT_LIMIT:
+                        errors.append(checked.errors)
+                    bad_rows = np.unique(checked.errors["row"].to_numpy())
+                    if options.quarantine is not None:
+                        local = bad_rows - chunk.start
+                        raw = chunk.frame.iloc[local][raw_cols]
+                        g = chunk.geometry[local] if chunk.geometry is not None else None
+                        quarantine.write(raw, g, _reasons(checked.errors), bad_rows)
+                    result.rows_rejected += len(bad_rows)
+                if len(checked.rows):
+                    _copy_frame(cur, stage, checked.rows)
+                if progress:
+                    progress(len(chunk.frame), source.rows)
+            if result.rows_read == 0:
+                raise InputError(f"{path}: the file holds no rows.")
+            sql_errors = _sql_checks(cur, spec, stage)
+            if len(sql_errors):
+                errors.append(sql_errors)
+                sql_bad = set(sql_errors["row"].astype(int).tolist())
+                result.rows_rejected += len(sql_bad)
+                cur.execute(
+                    sql.SQL("DELETE FROM {} WHERE row = ANY(%s)").format(sql.Identifier(stage)),
+                    (sorted(sql_bad),),
+                )
+            result.errors = (
+                pd.concat(errors, ignore_index=True).sort_values(["row", "field"])
+                if errors
+                else pd.DataFrame()
+            )
+            result.naive_times = {k: v for k, v in ctx.naive_times.items() if v}
+            if result.rows_rejected and options.quarantine is None:
+                raise ValidationFailed(
+                    f"{path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
+                    " nothing was written.",
+                    result,
+                    hint="Fix them, or load the good rows with --quarantine BAD.csv.",
+                )
+            if sql_bad and options.quarantine is not None:
+                _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
+            before = _count(cur, spec)
+            _upsert(cur, spec, stage)
+            after = _count(cur, spec)
+            result.rows_loaded = result.rows_read - result.rows_rejected
+            result.inserted = after - before
+            result.updated = result.rows_loaded - result.inserted
+            result.seconds = time.perf_counter() - t0
+            _record(cur, result, options)
+        conn.commit()
+    except psycopg.errors.IntegrityError as exc:
+        conn.rollback()
+        quarantine.abort()
+        diag = exc.diag
+        raise DatabaseError(
+            f"{path}: the database refused the load ({diag.constraint_name or type(exc).__name__}):"
+            f" {diag.message_primary}. {diag.message_detail or ''} Nothing was written."
+        ) from None
+    except BaseException:
+        conn.rollback()
+        quarantine.abort()
+        raise
+    finally:
+        raw_conn.close()
+    result.quarantine = quarantine.commit()
+    return result
+
+
+def _requarantine(
+    source: Source, rows: set[int], errors: pd.DataFrame, q: _Quarantine, raw_cols: list[str]
+) -> None:
+    """Second pass over the file for rows rejected by the SQL checks (duplicates, references)."""
+    reasons = _reasons(errors[errors["row"].isin(rows)])
+    for chunk in source.chunks():
+        r = np.arange(chunk.start, chunk.start + len(chunk.frame))
+        hit = np.flatnonzero(np.isin(r, list(rows)))
+        if len(hit):
+            g = chunk.geometry[hit] if chunk.geometry is not None else None
+            q.write(chunk.frame.iloc[hit][raw_cols], g, reasons, r[hit])
+
+
+def _count(cur: psycopg.Cursor, spec: LayerSpec) -> int:
+    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.table)))
+    row = cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _sql_checks(cur: psycopg.Cursor, spec: LayerSpec, stage: str) -> pd.DataFrame:
+    """Checks over all rows: duplicate keys and references to other layers."""
+    queries = [
+        (
+            spec.key,
+            f"""SELECT row, {spec.key}, 'duplicate ' || '{spec.key}' || ' (first seen at row ' || first_row || ')'
+                FROM (SELECT row, {spec.key}, min(row) OVER (PARTITION BY {spec.key}) AS first_row FROM {stage}) d
+                WHERE row <> first_row""",
+        )
+    ]
+    if spec.name == "towns":
+        cur.execute("SELECT count(*) FROM county")
+        row = cur.fetchone()
+        if row and row[0] > 1:
+            raise InputError(
+                "More than one county boundary is loaded; gridwatch keeps one county per database."
+            )
+    for fld, parent_table, label in (
+        ("town_code", "towns", "town"),
+        ("village_code", "villages", "village"),
+    ):
+        if fld not in spec.names:
+            continue
+        cur.execute(
+            f"UPDATE {stage} s SET {fld} = p.code FROM {parent_table} p"
+            f" WHERE s.{fld} IS NULL AND ST_Intersects(p.geom, ST_PointOnSurface(s.geom))"
+        )
+        queries.append(
+            (
+                fld,
+                f"""SELECT row, coalesce({fld}, ''),
+                    CASE WHEN {fld} IS NULL THEN 'not inside any loaded {label}'
+                         ELSE 'no {label} with code ' || {fld} || ' (load {parent_table} first)' END
+                    FROM {stage} s WHERE {fld} IS NULL OR NOT EXISTS (SELECT 1 FROM {parent_table} p WHERE p.code = s.{fld})""",
+            )
+        )
+    if spec.name == "grids":
+        queries.append(
+            (
+                "parent_code",
+                f"""SELECT row, parent_code, 'no level-' || (level - 1) || ' grid with code ' || parent_code
+                    || ' in this file or the database'
+                    FROM {stage} s WHERE level > 1 AND parent_code IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM {stage} p WHERE p.code = s.parent_code AND p.level = s.level - 1)
+                    AND NOT EXISTS (SELECT 1 FROM grids p WHERE p.code = s.parent_code AND p.level = s.level - 1
+                                    AND p.code NOT IN (SELECT code FROM {stage}))""",
+            )
+        )
+    parts = []
+    for fld, q in queries:
+        cur.execute(q)
+        rows = cur.fetchall()
+        if rows:
+            parts.append(pd.DataFrame(rows, columns=["row", "value", "reason"]).assign(field=fld))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True)[["row", "field", "value", "reason"]]
+
+
+UPSERT_SELECT = {
+    "county": (
+        "code, name_zh, name_pinyin, population, geom",
+        "SELECT code, name_zh, name_pinyin, population, geom FROM {stage}",
+    ),
+    "towns": (
+        "code, name_zh, name_pinyin, population, county_id, geom",
+        "SELECT code, name_zh, name_pinyin, population, (SELECT min(id) FROM county), geom FROM {stage}",
+    ),
+    "villages": (
+        "code, name_zh, name_pinyin, kind, population, town_id, geom",
+        "SELECT s.code, s.name_zh, s.name_pinyin, s.kind, s.population, t.id, s.geom FROM {stage} s JOIN towns t ON t.code = s.town_code",
+    ),
+    "roads": (
+        "source_id, class, name_zh, geom",
+        'SELECT source_id, "class", name_zh, geom FROM {stage}',
+    ),
+    "cameras": (
+        "code, kind, bearing_deg, fov_deg, range_m, height_m, installed_on, status, village_id, geom",
+        "SELECT s.code, s.kind, s.bearing_deg, s.fov_deg, s.range_m, s.height_m, s.installed_on, s.status, v.id, s.geom"
+        " FROM {stage} s JOIN villages v ON v.code = s.village_code",
+    ),
+    "incidents": (
+        "source_id, category, is_criminal, occurred_at, reported_at, closed_at, solved_at, handled_level, status, geom",
+        "SELECT source_id, category, is_criminal, occurred_at, reported_at, closed_at, solved_at, handled_level, status, geom"
+        " FROM {stage} ORDER BY occurred_at",
+    ),
+}
+
+
+def _upsert(cur: psycopg.Cursor, spec: LayerSpec, stage: str) -> None:
+    if spec.name == "grids":
+        for level in (1, 2, 3):
+            cur.execute(
+                f"""INSERT INTO grids (code, level, parent_id, name_zh, staff_role, geom)
+                    SELECT s.code, s.level, p.id, s.name_zh, s.staff_role, s.geom FROM {stage} s
+                    LEFT JOIN grids p ON p.code = s.parent_code WHERE s.level = %s
+                    ON CONFLICT (code) DO UPDATE SET level = EXCLUDED.level, parent_id = EXCLUDED.parent_id,
+                    name_zh = EXCLUDED.name_zh, staff_role = EXCLUDED.staff_role, geom = EXCLUDED.geom""",
+                (level,),
+            )
+        return
+    cols, select = UPSERT_SELECT[spec.name]
+    names = [c.strip() for c in cols.split(",")]
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in names if c != spec.key)
+    cur.execute(
+        f"INSERT INTO {spec.table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in names)}) "
+        f"{select.format(stage=stage)} ON CONFLICT ({spec.key}) DO UPDATE SET {updates}"
+    )
+
+
+def _record(cur: psycopg.Cursor, result: LoadResult, options: LoadOptions) -> None:
+    import json
+
+    params = {
+        "encoding": options.encoding,
+        "crs": options.crs,
+        "from": options.convert_from,
+        "map": options.column_map,
+        "quarantine": str(options.quarantine) if options.quarantine else None,
+        "naive_times_read_as": options.local_tz if result.naive_times else None,
+        "user": os.environ.get("USER"),
+    }
+    cur.execute(
+        "INSERT INTO load_runs (layer, source, rows_read, rows_loaded, rows_rejected, params, started_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, now() - make_interval(secs => %s))",
+        (result.layer, result.source, result.rows_read, result.rows_loaded, result.rows_rejected,
+         json.dumps(params), result.seconds),
+    )  # fmt: skip
