@@ -57,9 +57,14 @@ def _install_hint(major: str | None = None) -> str:
 
 def find_bindir(configured: Path | None = None) -> Path:
     """Locate the folder holding initdb, pg_ctl and postgres."""
-    candidates: list[Path] = []
     if configured:
-        candidates.append(Path(configured))
+        if all((Path(configured) / exe).exists() for exe in ("initdb", "pg_ctl", "postgres")):
+            return Path(configured)
+        raise MissingDependencyError(
+            f"GRIDWATCH_DB__PG_BINDIR={configured} does not hold initdb, pg_ctl and postgres.",
+            hint=_install_hint(),
+        )
+    candidates: list[Path] = []
     env_bindir = os.environ.get("PG_BINDIR")
     if env_bindir:
         candidates.append(Path(env_bindir))

@@ -27,7 +27,6 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import shapely
-import sqlalchemy as sa
 from psycopg import sql
 from pyproj import CRS
 from sqlalchemy.engine import Engine
@@ -186,19 +185,74 @@ def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
         cp.write(buf.getbuffer())
 
 
-def _fetch_county(engine: Engine) -> shapely.Geometry | None:
-    with engine.connect() as conn:
-        wkb = conn.execute(sa.text("SELECT ST_AsBinary(ST_Union(geom)) FROM county")).scalar()
-    return None if wkb is None else shapely.from_wkb(bytes(wkb))
+def _fetch_county(conn: psycopg.Connection) -> shapely.Geometry | None:
+    row = conn.execute("SELECT ST_AsBinary(ST_Union(geom)) FROM county").fetchone()
+    return None if row is None or row[0] is None else shapely.from_wkb(bytes(row[0]))
+
+
+Progress = Callable[[str, int, int | None], None]  # (layer, rows done now, total rows)
 
 
 def load_file(
     engine: Engine,
     path: Path,
     options: LoadOptions,
-    progress: Callable[[int, int | None], None] | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Load ``path`` into ``options.layer``; raise ValidationFailed (nothing written) on bad rows."""
+    return load_many(engine, [(Path(path), options)], progress)[0]
+
+
+def load_many(
+    engine: Engine,
+    items: list[tuple[Path, LoadOptions]],
+    progress: Progress | None = None,
+    *,
+    replace: bool = False,
+) -> list[LoadResult]:
+    """Load several files in one transaction: all of them or none.
+
+    With ``replace`` every layer table is emptied first (in the same transaction),
+    so a complete new county replaces the old one without stale rows.
+    """
+    raw_conn = engine.raw_connection()
+    conn: psycopg.Connection = raw_conn.driver_connection  # type: ignore[assignment]
+    quarantines: list[_Quarantine] = []
+    try:
+        if replace:
+            conn.execute(
+                "TRUNCATE incidents, cameras, roads, grids, villages, towns, county RESTART IDENTITY"
+            )
+        results = []
+        for path, options in items:
+            result, quarantine = _load(conn, Path(path), options, progress)
+            quarantines.append(quarantine)
+            results.append(result)
+        conn.commit()
+    except psycopg.errors.IntegrityError as exc:
+        conn.rollback()
+        for q in quarantines:
+            q.abort()
+        diag = exc.diag
+        raise DatabaseError(
+            f"the database refused the load ({diag.constraint_name or type(exc).__name__}):"
+            f" {diag.message_primary}. {diag.message_detail or ''} Nothing was written."
+        ) from None
+    except BaseException:
+        conn.rollback()
+        for q in quarantines:
+            q.abort()
+        raise
+    finally:
+        raw_conn.close()
+    for result, q in zip(results, quarantines, strict=True):
+        result.quarantine = q.commit()
+    return results
+
+
+def _load(
+    conn: psycopg.Connection, path: Path, options: LoadOptions, progress: Progress | None
+) -> tuple[LoadResult, _Quarantine]:
     t0 = time.perf_counter()
     if options.layer not in LAYERS:
         raise InputError(f"--layer {options.layer}: unknown layer; one of {', '.join(LAYERS)}")
@@ -215,7 +269,7 @@ def load_file(
         )
     county = None
     if spec.name != "county":
-        county = _fetch_county(engine)
+        county = _fetch_county(conn)
         if county is None:
             raise InputError(
                 "No county boundary is loaded yet, so places cannot be checked against it.",
@@ -230,95 +284,94 @@ def load_file(
     quarantine = _Quarantine(
         options.quarantine, raw_cols + (["wkt"] if source.has_geometry else [])
     )
-    errors: list[pd.DataFrame] = []
-    sql_bad: set[int] = set()
-    stage = "_gw_stage"
-    raw_conn = engine.raw_connection()
-    conn: psycopg.Connection = raw_conn.driver_connection  # type: ignore[assignment]
     try:
-        with conn.cursor() as cur:
-            cur.execute("SET LOCAL synchronous_commit = off")
-            cols = (
-                [sql.SQL("row bigint")]
-                + [
-                    sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(PG_TYPES[f.kind]))
-                    for f in spec.fields
-                ]
-                + [sql.SQL("geom geometry")]
-            )
-            cur.execute(
-                sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-                    sql.Identifier(stage), sql.SQL(", ").join(cols)
-                )
-            )
-            for chunk in source.chunks():
-                checked = check_chunk(chunk, ctx)
-                result.rows_read += len(chunk.frame)
-                if len(checked.errors):
-                    if sum(len(e) for e in errors) < REPORT_LIMIT:
-                        errors.append(checked.errors)
-                    bad_rows = np.unique(checked.errors["row"].to_numpy())
-                    if options.quarantine is not None:
-                        local = bad_rows - chunk.start
-                        raw = chunk.frame.iloc[local][raw_cols]
-                        g = chunk.geometry[local] if chunk.geometry is not None else None
-                        quarantine.write(raw, g, _reasons(checked.errors), bad_rows)
-                    result.rows_rejected += len(bad_rows)
-                if len(checked.rows):
-                    _copy_frame(cur, stage, checked.rows)
-                if progress:
-                    progress(len(chunk.frame), source.rows)
-            if result.rows_read == 0:
-                raise InputError(f"{path}: the file holds no rows.")
-            sql_errors = _sql_checks(cur, spec, stage)
-            if len(sql_errors):
-                errors.append(sql_errors)
-                sql_bad = set(sql_errors["row"].astype(int).tolist())
-                result.rows_rejected += len(sql_bad)
-                cur.execute(
-                    sql.SQL("DELETE FROM {} WHERE row = ANY(%s)").format(sql.Identifier(stage)),
-                    (sorted(sql_bad),),
-                )
-            result.errors = (
-                pd.concat(errors, ignore_index=True).sort_values(["row", "field"])
-                if errors
-                else pd.DataFrame()
-            )
-            result.naive_times = {k: v for k, v in ctx.naive_times.items() if v}
-            if result.rows_rejected and options.quarantine is None:
-                raise ValidationFailed(
-                    f"{path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
-                    " nothing was written.",
-                    result,
-                    hint="Fix them, or load the good rows with --quarantine BAD.csv.",
-                )
-            if sql_bad and options.quarantine is not None:
-                _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
-            before = _count(cur, spec)
-            _upsert(cur, spec, stage)
-            after = _count(cur, spec)
-            result.rows_loaded = result.rows_read - result.rows_rejected
-            result.inserted = after - before
-            result.updated = result.rows_loaded - result.inserted
-            result.seconds = time.perf_counter() - t0
-            _record(cur, result, options)
-        conn.commit()
-    except psycopg.errors.IntegrityError as exc:
-        conn.rollback()
-        quarantine.abort()
-        diag = exc.diag
-        raise DatabaseError(
-            f"{path}: the database refused the load ({diag.constraint_name or type(exc).__name__}):"
-            f" {diag.message_primary}. {diag.message_detail or ''} Nothing was written."
-        ) from None
+        _stream(conn, source, ctx, result, quarantine, raw_cols, options, progress)
     except BaseException:
-        conn.rollback()
         quarantine.abort()
         raise
-    finally:
-        raw_conn.close()
-    result.quarantine = quarantine.commit()
-    return result
+    result.seconds = time.perf_counter() - t0
+    with conn.cursor() as cur:
+        _record(cur, result, options)
+    return result, quarantine
+
+
+def _stream(
+    conn: psycopg.Connection,
+    source: Source,
+    ctx: Context,
+    result: LoadResult,
+    quarantine: _Quarantine,
+    raw_cols: list[str],
+    options: LoadOptions,
+    progress: Progress | None,
+) -> None:
+    """Validate chunk by chunk, COPY good rows to staging, check in SQL, upsert."""
+    spec, path = ctx.spec, source.path
+    errors: list[pd.DataFrame] = []
+    stage = "_gw_stage"
+    with conn.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit = off")
+        cols = [sql.SQL("row bigint")] + [
+            sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(PG_TYPES[f.kind]))
+            for f in spec.fields
+        ] + [sql.SQL("geom geometry")]  # fmt: skip
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(stage)))
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+                sql.Identifier(stage), sql.SQL(", ").join(cols)
+            )
+        )
+        for chunk in source.chunks():
+            checked = check_chunk(chunk, ctx)
+            result.rows_read += len(chunk.frame)
+            if len(checked.errors):
+                if sum(len(e) for e in errors) < REPORT_LIMIT:
+                    errors.append(checked.errors)
+                bad_rows = np.unique(checked.errors["row"].to_numpy())
+                if options.quarantine is not None:
+                    local = bad_rows - chunk.start
+                    raw = chunk.frame.iloc[local][raw_cols]
+                    g = chunk.geometry[local] if chunk.geometry is not None else None
+                    quarantine.write(raw, g, _reasons(checked.errors), bad_rows)
+                result.rows_rejected += len(bad_rows)
+            if len(checked.rows):
+                _copy_frame(cur, stage, checked.rows)
+            if progress:
+                progress(spec.name, len(chunk.frame), source.rows)
+        if result.rows_read == 0:
+            raise InputError(f"{path}: the file holds no rows.")
+        sql_errors = _sql_checks(cur, spec, stage)
+        sql_bad: set[int] = set()
+        if len(sql_errors):
+            errors.append(sql_errors)
+            sql_bad = set(sql_errors["row"].astype(int).tolist())
+            result.rows_rejected += len(sql_bad)
+            cur.execute(
+                sql.SQL("DELETE FROM {} WHERE row = ANY(%s)").format(sql.Identifier(stage)),
+                (sorted(sql_bad),),
+            )
+        result.errors = (
+            pd.concat(errors, ignore_index=True).sort_values(["row", "field"])
+            if errors
+            else pd.DataFrame()
+        )
+        result.naive_times = {k: v for k, v in ctx.naive_times.items() if v}
+        if result.rows_rejected and options.quarantine is None:
+            raise ValidationFailed(
+                f"{path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
+                " nothing was written.",
+                result,
+                hint="Fix them, or load the good rows with --quarantine BAD.csv.",
+            )
+        if sql_bad and options.quarantine is not None:
+            _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
+        before = _count(cur, spec)
+        _upsert(cur, spec, stage)
+        after = _count(cur, spec)
+        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
+        result.rows_loaded = result.rows_read - result.rows_rejected
+        result.inserted = after - before
+        result.updated = result.rows_loaded - result.inserted
 
 
 def _requarantine(

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 Kind = Literal["gap", "overlap", "outside", "orphan"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
@@ -117,7 +117,10 @@ def check_partition(
 
     Each child belongs to the parent whose `parent_key` equals its `child_parent_key`; with
     `child_parent_key=None`, `parent` must be one row (the county) owning every child.
-    In `metric_crs` (default: the zone of `parent`), for parent P with children C_i:
+    Overlays run in the storage CRS (EPSG:4326), where edges are the straight lines every
+    client draws: slivers that exist only there (edges straight in a projected CRS are
+    curves in degrees) are found. Areas are measured in `metric_crs` (default: the zone
+    of `parent`). For parent P with children C_i:
 
     - gap:     P - union(C_i)          (a parent without children is one whole gap)
     - overlap: C_i ∩ C_j, i < j, siblings only, positive area (pairs from an STRtree)
@@ -134,7 +137,7 @@ def check_partition(
             " name the children's parent-key column or dissolve the parent first"
         )
     crs = metric_crs if metric_crs is not None else metric_crs_for(parent)
-    kids, parents = _to_metric(children, crs), _to_metric(parent, crs)
+    kids, parents = _in_storage_crs(children), _in_storage_crs(parent)
     pkeys = parent[parent_key].to_numpy(dtype=object)
     ckeys = children[child_key].to_numpy(dtype=object)
     owner = (
@@ -146,20 +149,22 @@ def check_partition(
     orphan, ok = np.flatnonzero(pos < 0), np.flatnonzero(pos >= 0)
 
     own, mine = pos[ok], kids[ok]
-    pieces = [_pieces("outside", shapely.difference(mine, parents[own]), pkeys[own], ckeys[ok])]
+    pieces = [
+        _pieces("outside", shapely.difference(mine, parents[own]), crs, pkeys[own], ckeys[ok])
+    ]
     covered = [shapely.Polygon()] * len(parents)
     for p, members in pd.Series(ok).groupby(own):
         covered[int(p)] = shapely.union_all(kids[members.to_numpy()])
     gaps = shapely.difference(parents, np.array(covered, dtype=object))
-    pieces.append(_pieces("gap", gaps, pkeys, np.full(len(pkeys), None, dtype=object)))
+    pieces.append(_pieces("gap", gaps, crs, pkeys, np.full(len(pkeys), None, dtype=object)))
 
     left, right = shapely.STRtree(mine).query(mine, predicate="intersects")
     siblings = (left < right) & (own[left] == own[right])
     a, b = ok[left[siblings]], ok[right[siblings]]
     overlaps = shapely.intersection(kids[a], kids[b])
-    pieces.append(_pieces("overlap", overlaps, pkeys[pos[a]], ckeys[a], ckeys[b]))
+    pieces.append(_pieces("overlap", overlaps, crs, pkeys[pos[a]], ckeys[a], ckeys[b]))
 
-    area = np.nan_to_num(shapely.area(kids[orphan]))
+    area = np.nan_to_num(_metric_area(kids[orphan], crs))
     pieces.append(_frame("orphan", kids[orphan], owner[orphan], ckeys[orphan], None, area))
     return TopologyReport(_finish(pieces, crs), crs)
 
@@ -216,10 +221,27 @@ def _require(gdf: gpd.GeoDataFrame, name: str, columns: list[str]) -> None:
         raise ValueError(f"{name}.{columns[0]} must be unique; repeated: {list(dup.unique()[:5])}")
 
 
-def _to_metric(gdf: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
-    """Geometries in `crs`, in floating precision (a fixed grid would snap slivers away),
+DENSIFY_DEG = 1e-4  # ~10 m: short enough that a projected edge stays on its straight 4326 line
+
+
+def _metric_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Areas in m2 of storage-CRS geometries, measured in the metric `crs`.
+
+    Edges are densified first: a kilometre-long sliver whose edges are straight in
+    degrees would otherwise bend in projection and gain hundreds of m2 it does not have.
+    """
+    if len(geoms) == 0:
+        return np.zeros(0)
+    t = Transformer.from_crs(STORAGE_CRS, crs, always_xy=True)
+    dense = shapely.segmentize(geoms, DENSIFY_DEG)
+    projected = shapely.transform(dense, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+    return shapely.area(projected)
+
+
+def _in_storage_crs(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Geometries in EPSG:4326, in floating precision (a fixed grid would snap slivers away),
     invalid ones (e.g. after reprojection) repaired."""
-    geoms = np.asarray(gdf.geometry.to_crs(crs).array, dtype=object)
+    geoms = np.asarray(gdf.geometry.to_crs(STORAGE_CRS).array, dtype=object)
     fixed = shapely.get_precision(geoms) > 0
     geoms[fixed] = shapely.set_precision(geoms[fixed], 0.0)
     broken = ~shapely.is_missing(geoms) & ~shapely.is_valid(geoms)
@@ -230,6 +252,7 @@ def _to_metric(gdf: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
 def _pieces(
     kind: Kind,
     geoms: np.ndarray,
+    crs: CRS,
     parent: np.ndarray,
     child: np.ndarray,
     other: np.ndarray | None = None,
@@ -237,8 +260,10 @@ def _pieces(
     """One row per polygon piece of positive area; lines and points from touching dropped."""
     parts, first = shapely.get_parts(geoms, return_index=True)
     parts, second = shapely.get_parts(parts, return_index=True)  # collections may nest
-    area = shapely.area(parts)
-    keep = (shapely.get_type_id(parts) == _POLYGON) & (area > 0)
+    polygon = shapely.get_type_id(parts) == _POLYGON
+    area = np.zeros(len(parts))
+    area[polygon] = _metric_area(parts[polygon], crs)
+    keep = polygon & (area > 0)
     src = first[second][keep]
     other = None if other is None else other[src]
     return _frame(kind, parts[keep], parent[src], child[src], other, area[keep])
@@ -264,5 +289,4 @@ def _finish(pieces: list[pd.DataFrame], crs: CRS) -> gpd.GeoDataFrame:
     table = pd.concat(found, ignore_index=True) if found else pieces[0]
     rank = table["kind"].map(KINDS.index).to_numpy()
     table = table.iloc[np.lexsort((-table["area_m2"].to_numpy(), rank))].reset_index(drop=True)
-    gdf = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(table["geometry"], crs=crs))
-    return gdf.to_crs(STORAGE_CRS)
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(table["geometry"], crs=STORAGE_CRS))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from gwtest import engine_of
 from sqlalchemy.engine import URL, make_url
 
 from etl.cluster import EmbeddedCluster
@@ -104,3 +105,57 @@ def settings(db_url: URL, tmp_path: Path) -> Settings:
     return Settings(
         database_url=db_url.render_as_string(hide_password=False), data_dir=tmp_path / "state"
     )
+
+
+# -- the sample county -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_files(tmp_path_factory: pytest.TempPathFactory):
+    from etl.sample.files import write_sample
+
+    return write_sample(tmp_path_factory.mktemp("sample"))
+
+
+def _load_layers(url: URL, files, layers: tuple[str, ...]) -> None:
+    from etl.loader import LoadOptions, load_many
+
+    items = [
+        (path, LoadOptions(layer=layer, source_layer=inner))
+        for path, layer, inner in files.load_order()
+        if layer in layers
+    ]
+    load_many(engine_of(url), items)
+
+
+PLACES = ("county", "towns", "villages", "grids", "roads", "cameras")
+
+
+@pytest.fixture(scope="session")
+def places_template(template_url: URL, sample_files) -> URL:
+    """A database holding the sample county's places (no incidents), used as a template."""
+    url = new_database(template_url, prefix="gw_places")
+    _load_layers(url, sample_files, PLACES)
+    _engine(url.render_as_string(hide_password=False)).dispose()
+    return url
+
+
+@pytest.fixture
+def places_url(places_template: URL) -> Iterator[URL]:
+    """A fresh database with the sample places loaded, for one test."""
+    url = new_database(places_template)
+    try:
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def sample_url(places_template: URL, sample_files) -> URL:
+    """A database with the whole sample county loaded (read-only for tests)."""
+    from etl.rasters import register_raster
+
+    url = new_database(places_template, prefix="gw_sample")
+    _load_layers(url, sample_files, ("incidents",))
+    register_raster(engine_of(url), sample_files.dem, sample_files.folder / "store")
+    return url

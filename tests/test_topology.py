@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Geod
 from shapely import box
 from shapely.geometry.base import BaseGeometry
 
@@ -27,7 +28,8 @@ from spatial.topology import (
 GK = "EPSG:4545"
 X0, Y0 = 444_000.0, 3_821_000.0
 WEST = X0 - 3000
-SLIVER = 1e-6  # m2: anything above this is a real finding in these fixtures
+SLIVER = 0.5  # m2: fixtures are drawn in EPSG:4545; once stored in EPSG:4326 its straight
+# edges bend by millimetres, leaving slivers of ~0.1 m2 where a planted defect adds vertices
 
 
 def _partition() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -166,8 +168,13 @@ def test_overlap_of_known_area(clean: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame])
     mid = edge.interpolate(0.5, normalized=True)
     bite = level3.geometry[b].intersection(box(mid.x - 20, mid.y - 20, mid.x + 20, mid.y + 20))
     grown = level3.geometry[a].union(bite)
-    expected = grown.intersection(level3.geometry[b]).area
-    assert expected > 500
+    assert grown.intersection(level3.geometry[b]).area > 500
+    # reference: the overlap as stored (EPSG:4326, straight edges in degrees), measured
+    # geodesically by pyproj; a long shared edge bends between the two CRSs, so the
+    # EPSG:4545 area (800 m2) is not what the stored data holds
+    stored = gpd.GeoSeries([grown, level3.geometry[b]], crs=GK).to_crs(4326)
+    overlap_4326 = shapely.segmentize(stored.iloc[0].intersection(stored.iloc[1]), 1e-6)
+    expected = abs(Geod(ellps="GRS80").geometry_area_perimeter(overlap_4326)[0])
     report = _check(county, _set(grids, a, grown))
     (overlap,) = _real(report).itertuples()
     assert (overlap.kind, overlap.level, overlap.parent_key) == ("overlap", 3, a[:6])

@@ -1,9 +1,13 @@
 """The sample county's places: boundary, towns, villages, grids, roads, cameras.
 
-Everything is built in the county's metric CRS (CGCS2000 / Gauss-Kruger zone 36,
-EPSG:4545) from seeded random numbers, so the same seed gives the same county.
-Partitions are made by clipping Voronoi cells to their parent, so children cover
-their parent exactly (up to floating point) and every level nests in the one above:
+Everything is built from seeded random numbers (the same seed gives the same
+county) in a local equirectangular CRS: metres, but an affine map of longitude and
+latitude, so a straight edge here is a straight edge in the stored EPSG:4326.
+(Built in Gauss-Kruger, edges would bend once stored in degrees and neighbours
+that split a shared edge at different vertices would leave slivers of hundreds of
+m2 between them.) Partitions are made by clipping Voronoi cells to their parent,
+so children cover their parent exactly (up to floating point) and every level
+nests in the one above:
 
     county -> 12 towns -> 233 villages and communities   (administrative)
     county -> 41 level-1 grids (groups of villages in one town)
@@ -25,8 +29,11 @@ from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, P
 from etl.sample import names
 from etl.vocabulary import GRID_STAFF_ROLES
 
-METRIC_CRS = "EPSG:4545"
 SEAT_LONLAT = (107.39, 34.52)
+METRIC_CRS = (
+    f"+proj=eqc +lat_ts={SEAT_LONLAT[1]} +lat_0={SEAT_LONLAT[1]} +lon_0={SEAT_LONLAT[0]}"
+    " +x_0=0 +y_0=0 +a=6378137 +b=6378137 +units=m +no_defs"
+)
 AREA_KM2 = 1180.0
 N_VILLAGES = 233
 N_GRIDS_L1 = 41
@@ -38,7 +45,7 @@ URBAN_RADIUS_M = 1_800.0
 
 @dataclass
 class SampleCounty:
-    """All layers of the sample county as GeoDataFrames in EPSG:4545."""
+    """All layers of the sample county as GeoDataFrames in the local METRIC_CRS."""
 
     seat: Point
     county: gpd.GeoDataFrame
@@ -57,6 +64,28 @@ class SampleCounty:
             "roads": self.roads,
             "cameras": self.cameras,
         }
+
+    def storage_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers in EPSG:4326, as stored; unions are redone there so they stay valid.
+
+        A union computed in metres can hold near-coincident vertices that turn into
+        self-intersections once rounded to degrees; the level-1 grids are therefore
+        re-unioned from their (transformed) level-2 children.
+        """
+        out = {name: gdf.to_crs(4326) for name, gdf in self.layers().items()}
+        grids = out["grids"]
+        level1 = grids.index[grids.level == 1]
+        children = grids[grids.level == 2].groupby("parent_code").geometry
+        for i in level1:
+            parts = children.get_group(grids.at[i, "code"]).to_numpy()
+            grids.at[i, "geometry"] = _multi(shapely.union_all(parts))
+        for name, gdf in out.items():
+            invalid = ~gdf.is_valid
+            if invalid.any():
+                raise AssertionError(
+                    f"sample {name}: invalid geometry at rows {list(gdf.index[invalid][:5])}"
+                )
+        return out
 
 
 def _multi(geom: shapely.Geometry) -> MultiPolygon:

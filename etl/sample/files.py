@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pyogrio
 
-from etl.sample.county import METRIC_CRS, build_county
+from etl.sample.county import build_county
 from etl.sample.dem import make_dem, write_dem
 from etl.sample.incidents import generate_incidents
 from gridwatch.errors import InputError
 
 PLACE_LAYERS = ("county", "towns", "villages", "grids", "roads", "cameras")
 DEM_MARGIN_M = 2_000.0
+DEM_CRS = "EPSG:4545"  # CGCS2000 / 3-degree Gauss-Kruger CM 108E, the county's zone
 
 
 @dataclass
@@ -60,7 +61,7 @@ def write_sample(
     county = build_county(seed)
     tmp = files.places.with_suffix(".partial.gpkg")
     tmp.unlink(missing_ok=True)
-    for layer, gdf in county.layers().items():
+    for layer, gdf in county.storage_layers().items():
         keep = [c for c in gdf.columns if c not in ("seat_x", "seat_y", "centre_x", "centre_y", "site", "town_code")
                 or (layer == "villages" and c == "town_code")]  # fmt: skip
         pyogrio.write_dataframe(
@@ -74,10 +75,10 @@ def write_sample(
     inc.to_crs(4326).to_parquet(tmp, index=False, compression="zstd", write_covering_bbox=False)
     tmp.replace(files.incidents)
     say("building the 30 m DEM")
-    xmin, ymin, xmax, ymax = county.county.total_bounds
+    xmin, ymin, xmax, ymax = county.county.to_crs(DEM_CRS).total_bounds
     m = DEM_MARGIN_M
     array, transform = make_dem(
-        (xmin - m, ymin - m, xmax + m, ymax + m), seed=seed % 2**31, crs=METRIC_CRS
+        (xmin - m, ymin - m, xmax + m, ymax + m), seed=seed % 2**31, crs=DEM_CRS
     )
-    write_dem(files.dem, array, transform, crs=METRIC_CRS)
+    write_dem(files.dem, array, transform, crs=DEM_CRS)
     return files

@@ -331,7 +331,7 @@ def _calibrate_solved(df: pd.DataFrame, rng: np.random.Generator) -> None:
 def generate_incidents(
     county: SampleCounty, seed: int = 20140101, total: int | None = None
 ) -> gpd.GeoDataFrame:
-    """All incidents of the sample county (EPSG:4545), calibrated when ``total`` is default."""
+    """All incidents of the sample county (METRIC_CRS), calibrated when ``total`` is default."""
     rng = np.random.default_rng(seed + 1)
     plan = DEFAULT_PLAN if total in (None, DEFAULT_TOTAL) else scaled_plan(int(total))
     gen = _Generator(county, rng, calibrate=plan == DEFAULT_PLAN)

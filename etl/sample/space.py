@@ -55,7 +55,7 @@ DISPLACED = 0.45  # share of the deterred that happen just outside the view inst
 
 
 class IncidentSpace:
-    """Samples incident locations (EPSG:4545 metres) for the sample county."""
+    """Samples incident locations (METRIC_CRS metres) for the sample county."""
 
     def __init__(self, county: SampleCounty, rng: np.random.Generator) -> None:
         self.county_geom = county.county.geometry.iloc[0]
@@ -209,5 +209,5 @@ def _frac_year(epoch_seconds: np.ndarray) -> np.ndarray:
     dates = days.astype("datetime64[D]")
     years = dates.astype("datetime64[Y]")
     start = years.astype("datetime64[D]")
-    length = (years + 1).astype("datetime64[D]") - start
+    length = (years + np.timedelta64(1, "Y")).astype("datetime64[D]") - start
     return 1970 + years.astype(np.int64) + (dates - start).astype(float) / length.astype(float)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from gridwatch.cli import db_cmd, run_cmd
+from gridwatch.cli import check_cmd, data_cmd, db_cmd, run_cmd
 from gridwatch.cli.common import err_console, settings_callback
 from gridwatch.errors import GridwatchError
 
@@ -32,6 +32,8 @@ app = typer.Typer(
 app.callback()(settings_callback)
 app.add_typer(db_cmd.app, name="db")
 app.command("run")(run_cmd.run)
+app.add_typer(check_cmd.app, name="check")
+data_cmd.register(app)
 
 
 def main() -> None:
