@@ -194,7 +194,9 @@ def plan_columns(
         return None
 
     for f in spec.fields:
-        col = find(f.name, (f.name, *f.aliases))
+        names = (f.name, *f.aliases)
+        # Shapefiles cut field names to 10 characters (occurred_at -> occurred_a)
+        col = find(f.name, (*names, *(a[:10] for a in names if len(a) > 10)))
         if col is not None:
             plan.fields[f.name] = col
     if not has_geometry:

@@ -329,9 +329,10 @@ def _cameras(out: pd.DataFrame, raw: pd.DataFrame, plan: ColumnPlan, rep: _Repor
 
 
 def _incidents(out: pd.DataFrame, raw: pd.DataFrame, plan: ColumnPlan, rep: _Report) -> None:
-    occ, repd, closed, solved = (
-        out[c] for c in ("occurred_at", "reported_at", "closed_at", "solved_at")
-    )
+    times = ("occurred_at", "reported_at", "closed_at", "solved_at")
+    for c in times:  # columns absent from the file arrive as None
+        out[c] = pd.to_datetime(out[c], utc=True)
+    occ, repd, closed, solved = (out[c] for c in times)
     repd = repd.where(repd.notna(), occ)
     out["reported_at"] = repd
     for later, earlier, name in (
