@@ -15,3 +15,9 @@ def engine_of(url: URL) -> Engine:
 def q(url: URL, sql: str, **params: object) -> list[tuple]:
     with engine_of(url).connect() as conn:
         return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+
+
+def execute(url: URL, sql: str, **params: object) -> None:
+    """Run a statement and commit it."""
+    with engine_of(url).begin() as conn:
+        conn.execute(sa.text(sql), params)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from etl.fields import LAYERS
-from etl.loader import LoadOptions, LoadResult, load_many
 from gridwatch.cli.common import console, err_console, get_settings, progress
 from gridwatch.errors import InputError, ValidationFailed
+
+if TYPE_CHECKING:  # the loader pulls in pandas/pyarrow/GDAL: import it when a command runs
+    from etl.loader import LoadOptions, LoadResult
 
 LAYER_HELP = ", ".join([*LAYERS, "dem"])
 SHOWN_ERRORS = 30
@@ -78,6 +80,7 @@ def print_result(result: LoadResult) -> None:
 def run_loads(items: list[tuple[Path, LoadOptions]], replace: bool = False) -> list[LoadResult]:
     """Load files in one transaction with a progress bar per layer."""
     from etl.db import engine_for
+    from etl.loader import load_many
 
     engine = engine_for(get_settings())
     with progress() as bar:
@@ -159,6 +162,7 @@ def load(
         names = [n for n, _ in pyogrio.list_layers(path)] if path.exists() else []
         source_layer = layer if layer in names else None
     from etl.coords import SOURCES
+    from etl.loader import LoadOptions
 
     if convert_from not in SOURCES:
         raise InputError(f"--from {convert_from}: one of {', '.join(SOURCES)}")
@@ -198,29 +202,31 @@ def sample(
     Writes county.gpkg (places), incidents.parquet (GeoParquet) and dem.tif (30 m COG),
     then loads them through the same loader `gridwatch load` uses.
     """
+    from etl.db import bring_up
+    from etl.inventory import inventory
+    from etl.loader import LoadOptions
+    from etl.rasters import register_raster
     from etl.sample.files import write_sample
 
     settings = get_settings()
+    engine = None
+    if load_files:  # refuse before spending time on files that could not be loaded
+        engine, _ = bring_up(settings)
+        rows = inventory(engine)["rows"]
+        held = sum(rows.values())  # type: ignore[union-attr]
+        if held and not replace:
+            raise InputError(
+                f"The database already holds {held:,} rows ({rows});"
+                " pass --replace to replace every layer with the sample county."
+            )
     folder = out or settings.data_dir / "sample"
     files = write_sample(folder, seed=seed, incidents=incidents, overwrite=overwrite,
                          step=lambda msg: err_console.print(f"[dim]{msg}[/]"))  # fmt: skip
     console.print(
         f"wrote {files.places}, {files.incidents} ({files.n_incidents:,} incidents), {files.dem}"
     )
-    if not load_files:
+    if engine is None:
         return
-    from etl.db import bring_up
-    from etl.inventory import inventory
-    from etl.rasters import register_raster
-
-    engine, _ = bring_up(settings)
-    rows = inventory(engine)["rows"]
-    held = sum(rows.values())  # type: ignore[union-attr]
-    if held and not replace:
-        raise InputError(
-            f"The database already holds {held:,} rows ({rows});"
-            " pass --replace to replace every layer with the sample county."
-        )
     items = [
         (path, LoadOptions(layer=layer, source_layer=inner, local_tz=settings.local_timezone))
         for path, layer, inner in files.load_order()

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from etl import backup as backup_mod
-from etl.db import bring_up, cluster_for, database_url, engine_for, libpq_url, migrate
 from gridwatch.cli.common import console, get_settings
 
 app = typer.Typer(
@@ -26,6 +24,8 @@ def up() -> None:
     cluster under .gridwatch/pg on a free loopback port; a second `up` is a no-op.
     With a URL set, it only checks that server, enables PostGIS and migrates.
     """
+    from etl.db import bring_up, database_url
+
     settings = get_settings()
     _, started = bring_up(settings)
     where = "private cluster" if settings.uses_embedded_db else "external database"
@@ -38,6 +38,8 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the private cluster (its data is kept for the next `up`)."""
+    from etl.db import cluster_for
+
     settings = get_settings()
     if not settings.uses_embedded_db:
         console.print("GRIDWATCH_DATABASE_URL is set: gridwatch never stops an external server.")
@@ -51,6 +53,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Say whether the database runs, where, and how many rows each layer holds."""
+    from etl.db import cluster_for, engine_for
+
     settings = get_settings()
     from etl.inventory import inventory
 
@@ -74,6 +78,8 @@ def url(
     ] = False,
 ) -> None:
     """Print the database URL (with password), e.g. for `psql "$(gridwatch db url)"`."""
+    from etl.db import database_url, libpq_url
+
     u = database_url(get_settings())
     print(u.render_as_string(hide_password=False) if sqlalchemy else libpq_url(u))
 
@@ -81,6 +87,8 @@ def url(
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Apply schema migrations (alembic) up to the newest."""
+    from etl.db import engine_for, migrate
+
     migrate(engine_for(get_settings()))
     console.print("schema is up to date")
 
@@ -91,6 +99,9 @@ def backup(
     overwrite: Annotated[bool, typer.Option(help="Replace FILE if it exists.")] = False,
 ) -> None:
     """Back up the whole database with pg_dump (custom format)."""
+    from etl import backup as backup_mod
+    from etl.db import database_url, engine_for
+
     settings = get_settings()
     engine_for(settings)
     out = backup_mod.backup(
@@ -107,6 +118,9 @@ def restore(
     ] = False,
 ) -> None:
     """Restore a backup with pg_restore, in one transaction (all or nothing)."""
+    from etl import backup as backup_mod
+    from etl.db import database_url, engine_for
+
     settings = get_settings()
     engine_for(settings)
     backup_mod.restore(database_url(settings), file, clean=clean, bindir=settings.db.pg_bindir)

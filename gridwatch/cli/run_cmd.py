@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from etl.db import bring_up, database_url
-from etl.inventory import inventory
 from gridwatch.cli import data_cmd
 from gridwatch.cli.common import console, get_settings
 
@@ -14,6 +12,9 @@ def run() -> None:
     This is what scripts/start runs. Every step is idempotent: run it again after a
     stop and it reuses the data already loaded.
     """
+    from etl.db import bring_up, database_url
+    from etl.inventory import inventory
+
     settings = get_settings()
     engine, started = bring_up(settings)
     console.print(
