@@ -1,0 +1,1 @@
+"""Streamlit + pydeck dashboards. Not built yet (issue 6)."""

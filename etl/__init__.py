@@ -1,0 +1,1 @@
+"""Extract, validate, load: schema, embedded database, readers, loader, sample county."""

@@ -1,0 +1,1 @@
+"""gridwatch: county public-safety GIS."""

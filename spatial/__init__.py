@@ -1,0 +1,1 @@
+"""Pure analysis: takes GeoDataFrames and arrays, returns them; never opens a database or reads config."""
