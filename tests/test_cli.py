@@ -37,7 +37,7 @@ COMMANDS = _commands(typer.main.get_command(app))  # type: ignore[arg-type]
 def test_the_expected_commands_are_registered() -> None:
     names = {" ".join(c) for c in COMMANDS}
     assert {"db up", "db down", "db status", "db url", "db backup", "db restore", "sample", "load",
-            "export", "check grids", "run"} <= names  # fmt: skip
+            "export", "check grids", "check villages", "run"} <= names  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
@@ -122,6 +122,8 @@ def test_check_grids_passes_on_the_sample_and_fails_on_a_planted_gap(
     ok = gw(places_url, "check", "grids", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "OK" in ok.stdout
+    vil = gw(places_url, "check", "villages", cwd=tmp_path)
+    assert vil.returncode == 0, vil.stdout + vil.stderr
     # carve a 100 m x 100 m hole out of one level-3 grid: a gap inside its parent
     execute(
         places_url,
