@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl.schema import LAYER_TABLES
 
 
-def inventory(engine: Engine) -> dict[str, object]:
+class Inventory(TypedDict):
+    postgis: str | None
+    rows: dict[str, int]
+
+
+def inventory(engine: Engine) -> Inventory:
     with engine.connect() as conn:
         postgis = conn.execute(
             sa.text("SELECT extversion FROM pg_extension WHERE extname='postgis'")
@@ -16,7 +23,9 @@ def inventory(engine: Engine) -> dict[str, object]:
         version = postgis.scalar()
         existing = set(sa.inspect(conn).get_table_names())
         counts = {
-            layer: conn.execute(sa.select(sa.func.count()).select_from(model.__table__)).scalar()
+            layer: int(
+                conn.execute(sa.select(sa.func.count()).select_from(model.__table__)).scalar_one()
+            )
             for layer, model in LAYER_TABLES.items()
             if model.__tablename__ in existing
         }

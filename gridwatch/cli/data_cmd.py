@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
 from etl.fields import LAYERS
@@ -84,7 +85,7 @@ def run_loads(items: list[tuple[Path, LoadOptions]], replace: bool = False) -> l
 
     engine = engine_for(get_settings())
     with progress() as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(layer: str, n: int, total: int | None) -> None:
             if layer not in tasks:
@@ -213,7 +214,7 @@ def sample(
     if load_files:  # refuse before spending time on files that could not be loaded
         engine, _ = bring_up(settings)
         rows = inventory(engine)["rows"]
-        held = sum(rows.values())  # type: ignore[union-attr]
+        held = sum(rows.values())
         if held and not replace:
             raise InputError(
                 f"The database already holds {held:,} rows ({rows});"

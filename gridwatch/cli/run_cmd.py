@@ -20,7 +20,7 @@ def run() -> None:
     console.print(
         f"database {'started' if started else 'up'}: {database_url(settings).render_as_string()}"
     )
-    if not inventory(engine)["rows"].get("county"):  # type: ignore[union-attr]
+    if not inventory(engine)["rows"].get("county"):
         console.print("empty database: generating and loading the sample county")
         data_cmd.sample(overwrite=True, replace=True)
     info = inventory(engine)
