@@ -16,14 +16,16 @@ on the configured server from a migrated template that already holds the
 county boundary, and dropped afterwards). The child measures its wall time from
 "start reading the file" to "committed" (interpreter start and imports are not
 counted, for any method) and its peak resident memory (VmHWM). The parent then
-checks ``count(*)`` of the target table and prints rows/s, peak MiB, the
+checks the target table (``count(*)``, first/last ``occurred_at`` in UTC and the
+extent must equal the file's) and prints rows/s, peak MiB, the
 speed-up against to_postgis and PASS/FAIL against the goals of the issue
 (>= 10x to_postgis, >= 150,000 rows/s, peak < 1 GiB).
 
 Run from the repository root (the embedded cluster is found through the same
 settings as the ``gridwatch`` command; ``GRIDWATCH_DATABASE_URL`` wins when set):
 
-    .venv/bin/python benchmarks/load_bench.py --rows 1000000 --baseline-rows 200000
+    .venv/bin/python benchmarks/load_bench.py --rows 1000000 --repeat 3
+    .venv/bin/python benchmarks/load_bench.py --baseline-rows 200000   # to_postgis on a subset
 
 The gridwatch database itself is never touched. Nothing is written to RESULTS.md.
 """
@@ -47,6 +49,10 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -80,6 +86,11 @@ def _peak_mib() -> float:
 
 def _child(job: dict, conn) -> None:  # runs in a spawned process
     out: dict = {"method": job["method"]}
+    import warnings
+
+    caught = warnings.catch_warnings(record=True)  # reported once each by the parent
+    seen = caught.__enter__()
+    warnings.simplefilter("always")
     try:
         import sqlalchemy as sa
         from sqlalchemy.pool import NullPool
@@ -131,6 +142,10 @@ def _child(job: dict, conn) -> None:  # runs in a spawned process
             out["error"] += "\nfirst rejected rows:\n" + errors.head(10).to_string()
         out["traceback"] = traceback.format_exc()
         out["peak_mib"] = _peak_mib()
+    caught.__exit__(None, None, None)
+    out["warnings"] = sorted(
+        {f"{w.category.__name__} at {Path(w.filename).name}:{w.lineno}: {w.message}" for w in seen}
+    )
     conn.send(json.dumps(out))
     conn.close()
 
@@ -159,7 +174,7 @@ def _run_child(job: dict) -> dict:
 # --------------------------------------------------------------------------------------------
 @dataclass
 class Server:
-    url: object  # sqlalchemy URL of the configured database (psycopg driver)
+    url: URL  # of the configured database (psycopg driver)
 
     def libpq(self, database: str) -> str:
         from etl.db import libpq_url
@@ -208,6 +223,8 @@ class Data:
     rows: int
     baseline_rows: int
     outside: int = 0
+    stats: tuple = ()
+    baseline_stats: tuple = ()
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -270,6 +287,8 @@ def make_data(folder: Path, rows: int, baseline_rows: int, seed: int) -> Data:
     keep = [c for c in layer.columns if c not in ("seat_x", "seat_y", "centre_x", "centre_y", "site", "town_code")]  # fmt: skip
     pyogrio.write_dataframe(layer[keep], d.county_gpkg, layer="county", driver="GPKG")
 
+    d.stats = frame_stats(inc)
+    d.baseline_stats = frame_stats(inc.iloc[:baseline_rows])
     t3 = time.perf_counter()
     # GeoParquet, as etl.sample.files.write_sample writes incidents.parquet
     inc.to_parquet(d.parquet, index=False, compression="zstd", write_covering_bbox=False)
@@ -316,15 +335,34 @@ def make_template(server: Server, name: str, county_gpkg: Path) -> None:
         engine.dispose()
 
 
-def count_rows(server: Server, db: str, table: str) -> int:
+def table_stats(server: Server, db: str, table: str, geom: str) -> tuple:
+    """count(*), first and last occurred_at (UTC) and the extent of the loaded rows."""
     import psycopg
     from psycopg import sql
 
+    q = sql.SQL(
+        "SELECT count(*), min(occurred_at), max(occurred_at), ST_XMin(ST_Extent({g})),"
+        " ST_YMin(ST_Extent({g})), ST_XMax(ST_Extent({g})), ST_YMax(ST_Extent({g})) FROM {t}"
+    ).format(t=sql.Identifier(table), g=sql.Identifier(geom))
     with psycopg.connect(server.libpq(db)) as conn:
-        row = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-        ).fetchone()
-        return int(row[0]) if row else 0
+        conn.execute("SET TimeZone = 'UTC'")
+        row = conn.execute(q).fetchone()
+    return tuple(row) if row else (0, None, None, None, None, None, None)
+
+
+def frame_stats(gdf) -> tuple:
+    occ = gdf["occurred_at"].dt.tz_convert("UTC")
+    x0, y0, x1, y1 = gdf.total_bounds
+    return (len(gdf), occ.min().to_pydatetime(), occ.max().to_pydatetime(), x0, y0, x1, y1)
+
+
+def same_stats(got: tuple, want: tuple) -> bool:
+    return (
+        got[0] == want[0]
+        and got[1] == want[1]
+        and got[2] == want[2]
+        and all(abs(float(a) - float(b)) < 1e-6 for a, b in zip(got[3:], want[3:], strict=True))
+    )
 
 
 def drop_db(server: Server, name: str) -> None:
@@ -342,6 +380,8 @@ class Run:
     process_s: float
     counted: int
     note: str = ""
+    warnings: list[str] = field(default_factory=list)
+    read_s: float | None = None  # to_postgis: the read_parquet part of `seconds`
 
     @property
     def rate(self) -> float:
@@ -371,21 +411,30 @@ def bench_method(
         if not res.get("ok"):
             print(res.get("traceback", ""), file=sys.stderr)
             raise SystemExit(f"load_bench: {method} failed: {res.get('error')}")
-        counted = count_rows(server, db, table)
+        geom = "geometry" if table == "incidents_to_postgis" else "geom"
+        got = table_stats(server, db, table, geom)
     finally:
         drop_db(server, db)
+    counted = int(got[0])
     if counted != rows:
         raise SystemExit(
             f"load_bench: {method}: count(*) of {table} is {counted:,}, expected {rows:,}"
+        )
+    want = data.baseline_stats if method == "to_postgis" else data.stats
+    if not same_stats(got, want):
+        raise SystemExit(
+            f"load_bench: {method}: loaded values differ from the file (count, first/last"
+            f" occurred_at UTC, extent):\n  loaded {got}\n  file   {want}"
         )
     if res.get("rejected"):
         raise SystemExit(f"load_bench: {method}: the loader rejected {res['rejected']:,} rows")
     note = f"-> {table}"
     if method == "to_postgis":
-        note += f", chunksize={args.baseline_chunksize:,}, incl. read_parquet {res['read_s']:.1f}s"
+        note += f", chunksize={args.baseline_chunksize:,}"
     return Run(
-        method, source, rows, res["seconds"], res["peak_mib"], res["process_s"], counted, note
-    )
+        method, source, rows, res["seconds"], res["peak_mib"], res["process_s"], counted, note,
+        res.get("warnings", []), res.get("read_s"),
+    )  # fmt: skip
 
 
 def summarise(runs: list[Run]) -> Run:
@@ -395,7 +444,9 @@ def summarise(runs: list[Run]) -> Run:
     r = runs[0]
     return Run(r.method, r.source, r.rows, statistics.median(x.seconds for x in runs),
                max(x.peak_mib for x in runs), statistics.median(x.process_s for x in runs),
-               r.counted, r.note + f"; median of {len(runs)}")  # fmt: skip
+               r.counted, r.note + f"; median of {len(runs)}",
+               sorted({w for x in runs for w in x.warnings}),
+               statistics.median(x.read_s or 0.0 for x in runs) if r.read_s is not None else None)  # fmt: skip
 
 
 def report(results: dict[str, Run], args, data: Data) -> bool:
@@ -410,7 +461,12 @@ def report(results: dict[str, Run], args, data: Data) -> bool:
             continue
         speed = f"{r.rate / base.rate:.1f}x" if base else "n/a"
         print(f"{r.method:<16} {r.source:<10} {r.rows:>10,} {r.seconds:>9.2f} {r.rate:>10,.0f} "
-              f"{r.peak_mib:>9.0f} {speed:>14}  {r.note}")  # fmt: skip
+              f"{r.peak_mib:>9.0f} {speed:>14}  {r.note}"
+              + (f", incl. read_parquet {r.read_s:.1f}s" if r.read_s is not None else ""))  # fmt: skip
+    for m in METHODS:
+        r = results.get(m)
+        for w in r.warnings if r else []:
+            print(f"  warning during {m}: {w}")
     if base and base.rows != data.rows:
         print(f"\nNOTE: to_postgis was measured on the first {base.rows:,} of the {data.rows:,} rows"
               " (--baseline-rows); speed-ups compare rows/s, not total times.")  # fmt: skip
@@ -432,6 +488,9 @@ def report(results: dict[str, Run], args, data: Data) -> bool:
         for text, ok in checks:
             all_ok &= ok
             print(f"  {m:<16} {'PASS' if ok else 'FAIL'}  {text}")
+    if not any(m in results for m in ("loader-parquet", "loader-csv")):
+        print("\noverall: n/a (no loader was run)")
+        return True
     print(f"\noverall: {'PASS' if all_ok else 'FAIL'}")
     return all_ok
 
@@ -484,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     with server.admin() as conn:
         pg_version = conn.execute("SHOW server_version").fetchone()[0]
     print(f"load_bench  {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
-    print(f"  command : {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"  command : {' '.join([os.path.relpath(sys.executable), *sys.argv])}")
     print(f"  machine : {os.cpu_count()} CPUs, {platform.machine()}, {platform.platform()}")
     print(f"  python  : {platform.python_version()}; PostgreSQL {pg_version} at {server.shown()}")
     print(f"  rows    : {args.rows:,} (to_postgis: {baseline_rows:,}); methods: {', '.join(methods)};"
@@ -502,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {what:<48} {s:7.2f} s")
         print(f"  generated points outside the stored county boundary, dropped: {data.outside:,}"
               f" (generated {args.rows:,} + a {max(100, args.rows // 1000):,}-row margin)")  # fmt: skip
-        for f in (data.parquet, data.csv, data.baseline_parquet):
+        for f in dict.fromkeys((data.parquet, data.csv, data.baseline_parquet)):
             if f.exists():
                 print(f"  {f.name:<48} {f.stat().st_size / 2**20:7.1f} MiB")
         print(f"\npreparing template database {template} (migrated, county loaded) ...", flush=True)
@@ -515,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = bench_method(server, template, prefix, m, data, args, attempt)
                 runs[m].append(r)
                 print(f"{r.rows:,} rows in {r.seconds:.2f} s = {r.rate:,.0f} rows/s,"
-                      f" peak {r.peak_mib:.0f} MiB (process {r.process_s:.1f} s; count(*) ok)", flush=True)  # fmt: skip
+                      f" peak {r.peak_mib:.0f} MiB (process {r.process_s:.1f} s; count(*), times, extent ok)", flush=True)  # fmt: skip
         results = {m: summarise(rs) for m, rs in runs.items()}
         ok = report(results, args, data)
         if args.profile:

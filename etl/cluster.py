@@ -42,7 +42,12 @@ _SERVER_OPTIONS = {
     "timezone": "'UTC'",
     "log_timezone": "'UTC'",
     "logging_collector": "off",
+    # a private single-node cluster: no replication, so bulk loads into a table
+    # truncated in the same transaction skip the WAL (wal_skip_threshold)
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
 }
+CONF_FILE = "gridwatch.conf"  # rewritten at every start, so option changes apply on restart
 
 
 def _install_hint(major: str | None = None) -> str:
@@ -278,15 +283,18 @@ class EmbeddedCluster:
             )
         finally:
             pwfile.unlink(missing_ok=True)
-        conf = self.pgdata / "postgresql.conf"
-        extra = dict(_SERVER_OPTIONS, unix_socket_directories=f"'{self.socket_dir}'")
-        with conf.open("a") as fh:
-            fh.write("\n# gridwatch\n")
-            for key, value in extra.items():
-                fh.write(f"{key} = {value}\n")
+        with (self.pgdata / "postgresql.conf").open("a") as fh:
+            fh.write(f"\n# gridwatch's settings\ninclude_if_exists = '{CONF_FILE}'\n")
         self._write_state(ClusterState(port=free_port(), password=password, database=self.database))
 
+    def _write_conf(self) -> None:
+        options = dict(_SERVER_OPTIONS, unix_socket_directories=f"'{self.socket_dir}'")
+        conf = self.pgdata / CONF_FILE
+        conf.write_text("".join(f"{k} = {v}\n" for k, v in options.items()))
+        self._chown(conf)
+
     def start(self) -> None:
+        self._write_conf()
         state = self.state()
         if not port_is_free(state.port):
             state.port = free_port()

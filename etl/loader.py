@@ -47,6 +47,7 @@ PG_TYPES = {
     "datetime": "timestamptz",
 }
 REPORT_LIMIT = 10_000  # errors kept in memory for the report; the quarantine file gets all
+BULK_MIN_ROWS = 50_000  # loads at least this big into a table no bigger rebuild its indexes
 
 
 @dataclass
@@ -134,6 +135,13 @@ class _Quarantine:
         self.tmp.replace(self.path)
         return self.path
 
+    def reset(self) -> None:
+        """Start the file again (the load is being redone from the first row)."""
+        if self._fh is not None:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._writer.writerow(["row", "reasons", *self.columns])
+
     def abort(self) -> None:
         if self._fh is not None and self.tmp is not None:
             self._fh.close()
@@ -154,8 +162,8 @@ def _reasons(errors: pd.DataFrame) -> dict[int, str]:
     return text.groupby(errors["row"]).agg("; ".join).to_dict()
 
 
-def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
-    """COPY a frame through pyarrow's CSV writer (fast, C++), not row by row."""
+def _csv_bytes(frame: pd.DataFrame) -> memoryview:
+    """A frame as headerless CSV through pyarrow's writer (fast, C++), times as naive UTC."""
     arrays = {}
     for col in frame.columns:
         s = frame[col]
@@ -178,11 +186,7 @@ def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> None:
     pacsv.write_csv(
         pa.table(arrays), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed")
     )
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    with cur.copy(
-        sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(sql.Identifier(table), cols)
-    ) as cp:
-        cp.write(buf.getbuffer())
+    return buf.getbuffer()
 
 
 def _fetch_county(conn: psycopg.Connection) -> shapely.Geometry | None:
@@ -295,6 +299,9 @@ def _load(
     return result, quarantine
 
 
+DIRECT_LAYERS = ("roads", "incidents")  # no references to resolve, none referencing them
+
+
 def _stream(
     conn: psycopg.Connection,
     source: Source,
@@ -305,22 +312,44 @@ def _stream(
     options: LoadOptions,
     progress: Progress | None,
 ) -> None:
-    """Validate chunk by chunk, COPY good rows to staging, check in SQL, upsert."""
-    spec, path = ctx.spec, source.path
-    errors: list[pd.DataFrame] = []
-    stage = "_gw_stage"
+    """Validate chunk by chunk and COPY the good rows: straight into an empty layer, else
+    through staging (SQL checks, upsert)."""
     with conn.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")
-        cols = [sql.SQL("row bigint")] + [
-            sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(PG_TYPES[f.kind]))
-            for f in spec.fields
-        ] + [sql.SQL("geom geometry")]  # fmt: skip
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(stage)))
-        cur.execute(
-            sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
-                sql.Identifier(stage), sql.SQL(", ").join(cols)
-            )
-        )
+        cur.execute("SET LOCAL TimeZone = 'UTC'")  # _csv_bytes writes UTC times without a zone
+        if ctx.spec.name in DIRECT_LAYERS and _count(cur, ctx.spec) == 0:
+            cur.execute("SAVEPOINT gw_direct")
+            try:
+                _direct(cur, source, ctx, result, quarantine, raw_cols, options, progress)
+                cur.execute("RELEASE SAVEPOINT gw_direct")
+                return
+            except psycopg.errors.UniqueViolation:
+                # duplicate keys in the file: redo it through staging, which names the rows
+                cur.execute("ROLLBACK TO SAVEPOINT gw_direct")
+                result.rows_read = result.rows_rejected = 0
+                ctx.naive_times.clear()
+                quarantine.reset()
+        _staged(cur, source, ctx, result, quarantine, raw_cols, options, progress)
+
+
+def _copy_checked(
+    cur: psycopg.Cursor,
+    table: str,
+    names: list[str],
+    source: Source,
+    ctx: Context,
+    result: LoadResult,
+    errors: list[pd.DataFrame],
+    quarantine: _Quarantine,
+    raw_cols: list[str],
+    options: LoadOptions,
+    progress: Progress | None,
+) -> None:
+    """One COPY for the whole file: the server stores chunk k while Python checks chunk k+1."""
+    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in names)
+    )
+    with cur.copy(copy) as cp:
         for chunk in source.chunks():
             checked = check_chunk(chunk, ctx)
             result.rows_read += len(chunk.frame)
@@ -335,43 +364,115 @@ def _stream(
                     quarantine.write(raw, g, _reasons(checked.errors), bad_rows)
                 result.rows_rejected += len(bad_rows)
             if len(checked.rows):
-                _copy_frame(cur, stage, checked.rows)
+                cp.write(_csv_bytes(checked.rows[names]))
             if progress:
-                progress(spec.name, len(chunk.frame), source.rows)
-        if result.rows_read == 0:
-            raise InputError(f"{path}: the file holds no rows.")
-        sql_errors = _sql_checks(cur, spec, stage)
-        sql_bad: set[int] = set()
-        if len(sql_errors):
-            errors.append(sql_errors)
-            sql_bad = set(sql_errors["row"].astype(int).tolist())
-            result.rows_rejected += len(sql_bad)
-            cur.execute(
-                sql.SQL("DELETE FROM {} WHERE row = ANY(%s)").format(sql.Identifier(stage)),
-                (sorted(sql_bad),),
-            )
-        result.errors = (
-            pd.concat(errors, ignore_index=True).sort_values(["row", "field"])
-            if errors
-            else pd.DataFrame()
+                progress(ctx.spec.name, len(chunk.frame), source.rows)
+    if result.rows_read == 0:
+        raise InputError(f"{source.path}: the file holds no rows.")
+
+
+def _finish_checks(
+    result: LoadResult, errors: list[pd.DataFrame], ctx: Context, options: LoadOptions, path: Path
+) -> None:
+    result.errors = (
+        pd.concat(errors, ignore_index=True).sort_values(["row", "field"])
+        if errors
+        else pd.DataFrame()
+    )
+    result.naive_times = {k: v for k, v in ctx.naive_times.items() if v}
+    if result.rows_rejected and options.quarantine is None:
+        raise ValidationFailed(
+            f"{path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
+            " nothing was written.",
+            result,
+            hint="Fix them, or load the good rows with --quarantine BAD.csv.",
         )
-        result.naive_times = {k: v for k, v in ctx.naive_times.items() if v}
-        if result.rows_rejected and options.quarantine is None:
-            raise ValidationFailed(
-                f"{path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
-                " nothing was written.",
-                result,
-                hint="Fix them, or load the good rows with --quarantine BAD.csv.",
-            )
-        if sql_bad and options.quarantine is not None:
-            _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
-        before = _count(cur, spec)
-        _upsert(cur, spec, stage)
-        after = _count(cur, spec)
-        cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
-        result.rows_loaded = result.rows_read - result.rows_rejected
-        result.inserted = after - before
-        result.updated = result.rows_loaded - result.inserted
+
+
+def _direct(
+    cur: psycopg.Cursor,
+    source: Source,
+    ctx: Context,
+    result: LoadResult,
+    quarantine: _Quarantine,
+    raw_cols: list[str],
+    options: LoadOptions,
+    progress: Progress | None,
+) -> None:
+    """Bulk path into an empty layer: COPY straight in, indexes built once afterwards.
+
+    TRUNCATE (of an empty table) lets a wal_level=minimal server skip the WAL for the
+    COPY; duplicate keys surface as a UniqueViolation that sends the caller to staging.
+    """
+    table = ctx.spec.table
+    cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(table)))
+    rebuild = _drop_secondary(cur, table)
+    errors: list[pd.DataFrame] = []
+    names = [*ctx.spec.names, "geom"]
+    _copy_checked(
+        cur, table, names, source, ctx, result, errors, quarantine, raw_cols, options, progress
+    )
+    _finish_checks(result, errors, ctx, options, source.path)
+    for ddl in rebuild:
+        cur.execute(ddl)
+    result.rows_loaded = result.inserted = result.rows_read - result.rows_rejected
+    result.updated = 0
+
+
+def _staged(
+    cur: psycopg.Cursor,
+    source: Source,
+    ctx: Context,
+    result: LoadResult,
+    quarantine: _Quarantine,
+    raw_cols: list[str],
+    options: LoadOptions,
+    progress: Progress | None,
+) -> None:
+    """General path: COPY into staging, check over all rows in SQL, upsert."""
+    spec, path = ctx.spec, source.path
+    errors: list[pd.DataFrame] = []
+    stage = "_gw_stage"
+    cols = [sql.SQL("row bigint")] + [
+        sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(PG_TYPES[f.kind]))
+        for f in spec.fields
+    ] + [sql.SQL("geom geometry")]  # fmt: skip
+    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(stage)))
+    cur.execute(
+        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
+            sql.Identifier(stage), sql.SQL(", ").join(cols)
+        )
+    )
+    names = ["row", *spec.names, "geom"]
+    _copy_checked(
+        cur, stage, names, source, ctx, result, errors, quarantine, raw_cols, options, progress
+    )
+    sql_errors = _sql_checks(cur, spec, stage)
+    sql_bad: set[int] = set()
+    if len(sql_errors):
+        errors.append(sql_errors)
+        sql_bad = set(sql_errors["row"].astype(int).tolist())
+        result.rows_rejected += len(sql_bad)
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE row = ANY(%s)").format(sql.Identifier(stage)),
+            (sorted(sql_bad),),
+        )
+    _finish_checks(result, errors, ctx, options, path)
+    if sql_bad and options.quarantine is not None:
+        _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
+    before = _count(cur, spec)
+    staged = result.rows_read - result.rows_rejected
+    rebuild = (
+        _drop_secondary(cur, spec.table) if staged >= BULK_MIN_ROWS and staged >= before else []
+    )
+    _upsert(cur, spec, stage, empty=before == 0)
+    for ddl in rebuild:
+        cur.execute(ddl)
+    after = _count(cur, spec)
+    cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
+    result.rows_loaded = result.rows_read - result.rows_rejected
+    result.inserted = after - before
+    result.updated = result.rows_loaded - result.inserted
 
 
 def _requarantine(
@@ -387,6 +488,33 @@ def _requarantine(
             q.write(chunk.frame.iloc[hit][raw_cols], g, reasons, r[hit])
 
 
+def _drop_secondary(cur: psycopg.Cursor, table: str) -> list[str]:
+    """Drop the table's non-unique indexes and foreign keys; return the DDL that recreates them.
+
+    For a big load into a table no bigger than the load: building an index once after
+    the insert is several times faster than maintaining it row by row (GiST above all).
+    The recreated foreign keys are validated in one query. Same transaction, so a failed
+    load leaves the table as it was; the table is locked (ACCESS EXCLUSIVE) until commit.
+    """
+    cur.execute(
+        "SELECT pg_get_indexdef(i.indexrelid), format('DROP INDEX %%s', i.indexrelid::regclass)"
+        " FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisunique",
+        (table,),
+    )
+    indexes = cur.fetchall()
+    cur.execute(
+        "SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,"
+        " pg_get_constraintdef(oid)), format('ALTER TABLE %%s DROP CONSTRAINT %%I',"
+        " conrelid::regclass, conname) FROM pg_constraint WHERE conrelid = %s::regclass"
+        " AND contype = 'f'",
+        (table,),
+    )
+    fks = cur.fetchall()
+    for _, drop in fks + indexes:
+        cur.execute(drop)
+    return [create for create, _ in indexes + fks]
+
+
 def _count(cur: psycopg.Cursor, spec: LayerSpec) -> int:
     cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.table)))
     row = cur.fetchone()
@@ -395,14 +523,20 @@ def _count(cur: psycopg.Cursor, spec: LayerSpec) -> int:
 
 def _sql_checks(cur: psycopg.Cursor, spec: LayerSpec, stage: str) -> pd.DataFrame:
     """Checks over all rows: duplicate keys and references to other layers."""
-    queries = [
-        (
-            spec.key,
-            f"""SELECT row, {spec.key}, 'duplicate ' || '{spec.key}' || ' (first seen at row ' || first_row || ')'
+    cur.execute(f"SELECT 1 FROM {stage} GROUP BY {spec.key} HAVING count(*) > 1 LIMIT 1")
+    has_duplicates = cur.fetchone() is not None  # cheap hash aggregate; the report query is not
+    queries = (
+        []
+        if not has_duplicates
+        else [
+            (
+                spec.key,
+                f"""SELECT row, {spec.key}, 'duplicate ' || '{spec.key}' || ' (first seen at row ' || first_row || ')'
                 FROM (SELECT row, {spec.key}, min(row) OVER (PARTITION BY {spec.key}) AS first_row FROM {stage}) d
                 WHERE row <> first_row""",
-        )
-    ]
+            )
+        ]
+    )
     if spec.name == "towns":
         cur.execute("SELECT count(*) FROM county")
         row = cur.fetchone()
@@ -482,7 +616,7 @@ UPSERT_SELECT = {
 }
 
 
-def _upsert(cur: psycopg.Cursor, spec: LayerSpec, stage: str) -> None:
+def _upsert(cur: psycopg.Cursor, spec: LayerSpec, stage: str, *, empty: bool = False) -> None:
     if spec.name == "grids":
         for level in (1, 2, 3):
             cur.execute(
@@ -497,9 +631,11 @@ def _upsert(cur: psycopg.Cursor, spec: LayerSpec, stage: str) -> None:
     cols, select = UPSERT_SELECT[spec.name]
     names = [c.strip() for c in cols.split(",")]
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in names if c != spec.key)
+    # keys are unique in staging (checked above): into an empty table nothing can conflict
+    conflict = "" if empty else f" ON CONFLICT ({spec.key}) DO UPDATE SET {updates}"
     cur.execute(
         f"INSERT INTO {spec.table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in names)}) "
-        f"{select.format(stage=stage)} ON CONFLICT ({spec.key}) DO UPDATE SET {updates}"
+        f"{select.format(stage=stage)}{conflict}"
     )
 
 

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-_TZ_SUFFIX = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$")
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$")  # no capture groups (pandas warns)
 _ZH_DATE = str.maketrans(
     {"年": "-", "月": "-", "日": " ", "时": ":", "分": ":", "秒": " ", "/": "-"}
 )

@@ -82,6 +82,8 @@ class _Report:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
+        if callable(values):
+            values = values()
         vals = pd.Series(np.asarray(values, dtype=object)[mask]).astype(str)
         reasons = reason[mask] if isinstance(reason, np.ndarray) else reason
         self.parts.append(
@@ -125,14 +127,14 @@ def _geometry(chunk: Chunk, ctx: Context, rep: _Report) -> np.ndarray:
     geoms = shapely.force_2d(geoms)
     present = ~pd.isna(geoms)
     empty = present & shapely.is_empty(geoms)
-    rep.add(empty, "geometry", shapely.to_wkt(geoms), "empty geometry")
+    rep.add(empty, "geometry", lambda: shapely.to_wkt(geoms), "empty geometry")
     ok = present & ~empty
     types = shapely.get_type_id(geoms)
     allowed = {shapely.GeometryType[t.upper()].value for t in _type_names(spec.geometry)}
     wrong = ok & ~np.isin(types, list(allowed))
-    names = np.array([shapely.GeometryType(t).name.title() if t >= 0 else "None" for t in types])
     rep.add(
-        wrong, "geometry", names,
+        wrong, "geometry",
+        lambda: np.array([shapely.GeometryType(t).name.title() if t >= 0 else "None" for t in types]),
         f"wrong geometry type for {spec.name}: expected {' or '.join(GEOM_TYPES[spec.geometry])}",
     )  # fmt: skip
     ok &= ~wrong
@@ -156,7 +158,7 @@ def _geometry(chunk: Chunk, ctx: Context, rep: _Report) -> np.ndarray:
         rep.add(
             lonlat_bad,
             "geometry",
-            shapely.to_wkt(geoms),
+            lambda: shapely.to_wkt(geoms),
             "coordinates out of range for EPSG:4326 (check --crs)",
         )
         xy_ok &= ~lonlat_bad
@@ -198,7 +200,7 @@ def _outside(geoms: np.ndarray, ok: np.ndarray, ctx: Context, rep: _Report) -> N
         rep.add(
             ok & ~inside,
             "geometry",
-            shapely.to_wkt(geoms, rounding_precision=6),
+            lambda: shapely.to_wkt(geoms, rounding_precision=6),
             "outside the county boundary",
         )
         return
@@ -268,7 +270,11 @@ def check_chunk(chunk: Chunk, ctx: Context) -> Checked:
             rep.add(bad, col, s, f"unknown {f.name}; allowed: {allowed}")
         if f.required:
             rep.add(parse.blank(s), col, s, "required value is missing")
-        out[f.name] = v.to_numpy() if hasattr(v, "to_numpy") else v
+        # tz-aware datetimes: keep the array (to_numpy() would box every value as a Timestamp)
+        if isinstance(getattr(v, "dtype", None), pd.DatetimeTZDtype):
+            out[f.name] = v.array
+        else:
+            out[f.name] = v.to_numpy() if hasattr(v, "to_numpy") else v
     geoms = _geometry(chunk, ctx, rep)
     RULES[spec.name](out, raw, plan, rep)
     good = ~rep.bad
@@ -344,11 +350,11 @@ def _incidents(out: pd.DataFrame, raw: pd.DataFrame, plan: ColumnPlan, rep: _Rep
         rep.add(
             bad,
             _col(plan, name),
-            later.astype(str),
+            lambda later=later: later.astype(str),
             f"{name} is before {'occurred_at' if earlier is occ else 'reported_at'}",
         )
     cat = out["category"]
-    stream = cat.map(lambda c: CATEGORY_BY_CODE[c].stream if isinstance(c, str) else None)
+    stream = cat.map({k: v.stream for k, v in CATEGORY_BY_CODE.items()}, na_action="ignore")
     criminal = (stream == "criminal").to_numpy()
     given = out["is_criminal"]
     has = given.notna().to_numpy()

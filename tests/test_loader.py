@@ -444,7 +444,7 @@ def test_load_killed_with_sigkill_leaves_no_partial_rows(places_url: URL, tmp_pa
     while time.time() < deadline and proc.poll() is None:
         active = q(
             places_url,
-            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY%_gw_stage%' AND pid <> pg_backend_pid()",
+            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY %' AND pid <> pg_backend_pid()",
         )[0][0]
         if active:
             copying = True
