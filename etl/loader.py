@@ -406,7 +406,7 @@ def _direct(
     """
     table = ctx.spec.table
     cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(table)))
-    rebuild = _drop_secondary(cur, table)
+    rebuild = _drop_secondary(cur, table, unique=True)  # a duplicate fails the rebuild instead
     errors: list[pd.DataFrame] = []
     names = [*ctx.spec.names, "geom"]
     _copy_checked(
@@ -488,8 +488,9 @@ def _requarantine(
             q.write(chunk.frame.iloc[hit][raw_cols], g, reasons, r[hit])
 
 
-def _drop_secondary(cur: psycopg.Cursor, table: str) -> list[str]:
-    """Drop the table's non-unique indexes and foreign keys; return the DDL that recreates them.
+def _drop_secondary(cur: psycopg.Cursor, table: str, *, unique: bool = False) -> list[str]:
+    """Drop the table's non-unique indexes and foreign keys (with ``unique``, its UNIQUE
+    constraints too); return the DDL that recreates them.
 
     For a big load into a table no bigger than the load: building an index once after
     the insert is several times faster than maintaining it row by row (GiST above all).
@@ -506,8 +507,8 @@ def _drop_secondary(cur: psycopg.Cursor, table: str) -> list[str]:
         "SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,"
         " pg_get_constraintdef(oid)), format('ALTER TABLE %%s DROP CONSTRAINT %%I',"
         " conrelid::regclass, conname) FROM pg_constraint WHERE conrelid = %s::regclass"
-        " AND contype = 'f'",
-        (table,),
+        " AND contype = ANY(%s)",
+        (table, ["f", "u"] if unique else ["f"]),
     )
     fks = cur.fetchall()
     for _, drop in fks + indexes:

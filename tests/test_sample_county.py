@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from gwtest import engine_of, q
 from sqlalchemy.engine import URL
 
@@ -253,6 +254,8 @@ def test_scaled_incidents_keep_the_mix() -> None:
     county = build_county()
     big = generate_incidents(county, total=60_000)
     assert len(big) == 60_000
+    boundary = county.county.geometry.iloc[0]
+    assert shapely.contains_xy(boundary, big.geometry.x.to_numpy(), big.geometry.y.to_numpy()).all()
     base = generate_incidents(county)
     assert len(base) == DEFAULT_TOTAL
     share_big = big.is_criminal.mean()

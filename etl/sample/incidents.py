@@ -183,7 +183,10 @@ class _Generator:
             cam = space.covering_camera(xy[todo], t[todo])
             deterred = (cam >= 0) & (rng.random(len(todo)) < DETERRENCE)
             displaced = deterred & (rng.random(len(todo)) < DISPLACED)
-            xy[todo[displaced]] = space.displace(cam[displaced], rng)
+            moved = space.displace(cam[displaced], rng)
+            inside = shapely.contains_xy(space.county_geom, moved[:, 0], moved[:, 1])
+            xy[todo[displaced][inside]] = moved[inside]
+            displaced[np.flatnonzero(displaced)[~inside]] = False  # off the county: redraw
             redraw = todo[deterred & ~displaced]
             xy[redraw] = space.sample(t[redraw], STREAM_WEIGHTS["property"], rng)
             todo = redraw
