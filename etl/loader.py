@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -650,7 +649,6 @@ def _record(cur: psycopg.Cursor, result: LoadResult, options: LoadOptions) -> No
         "map": options.column_map,
         "quarantine": str(options.quarantine) if options.quarantine else None,
         "naive_times_read_as": options.local_tz if result.naive_times else None,
-        "user": os.environ.get("USER"),
     }
     cur.execute(
         "INSERT INTO load_runs (layer, source, rows_read, rows_loaded, rows_rejected, params, started_at)"
