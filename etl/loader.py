@@ -343,10 +343,17 @@ def _copy_checked(
     raw_cols: list[str],
     options: LoadOptions,
     progress: Progress | None,
+    freeze: bool = False,
 ) -> None:
-    """One COPY for the whole file: the server stores chunk k while Python checks chunk k+1."""
-    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in names)
+    """One COPY for the whole file: the server stores chunk k while Python checks chunk k+1.
+
+    ``freeze`` (only for a table truncated in this subtransaction) writes the rows
+    already frozen, sparing the first reader and VACUUM a rewrite of every page.
+    """
+    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(sql.Identifier(c) for c in names),
+        sql.SQL(", FREEZE" if freeze else ""),
     )
     with cur.copy(copy) as cp:
         for chunk in source.chunks():
@@ -409,7 +416,18 @@ def _direct(
     errors: list[pd.DataFrame] = []
     names = [*ctx.spec.names, "geom"]
     _copy_checked(
-        cur, table, names, source, ctx, result, errors, quarantine, raw_cols, options, progress
+        cur,
+        table,
+        names,
+        source,
+        ctx,
+        result,
+        errors,
+        quarantine,
+        raw_cols,
+        options,
+        progress,
+        freeze=True,
     )
     _finish_checks(result, errors, ctx, options, source.path)
     for ddl in rebuild:
