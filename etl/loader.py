@@ -12,7 +12,6 @@ never committed.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import time
@@ -30,8 +29,10 @@ from psycopg import sql
 from pyproj import CRS
 from sqlalchemy.engine import Engine
 
-from etl.fields import LAYERS, LayerSpec, plan_columns
+from etl.fields import LAYERS, plan_columns
+from etl.quarantine import Quarantine, reasons
 from etl.readers import Source
+from etl.staging import count, drop_secondary, sql_checks, upsert
 from etl.validate import WGS84, Context, check_chunk
 from gridwatch.errors import DatabaseError, InputError, ValidationFailed
 from spatial.topology import gk_zone_crs
@@ -102,65 +103,6 @@ def _source_crs(source: Source, option: str | None) -> CRS:
     return source.crs or given or WGS84
 
 
-class _Quarantine:
-    """Collects bad rows (original values plus reasons) in a temporary file."""
-
-    def __init__(self, path: Path | None, columns: list[str]) -> None:
-        self.path = path
-        self.columns = columns
-        self.tmp = None if path is None else path.with_name(path.name + ".partial")
-        self._fh = None
-        if self.tmp is not None:
-            self._fh = self.tmp.open("w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow(["row", "reasons", *columns])
-
-    def write(
-        self, raw: pd.DataFrame, geoms: np.ndarray | None, reasons: dict[int, str], rows: np.ndarray
-    ) -> None:
-        if self._fh is None or not len(rows):
-            return
-        wkt = shapely.to_wkt(geoms, rounding_precision=8) if geoms is not None else None
-        for i, r in enumerate(rows):
-            vals = ["" if pd.isna(v) else str(v) for v in raw.iloc[i].tolist()]
-            if wkt is not None:
-                vals.append("" if wkt[i] is None else wkt[i])
-            self._writer.writerow([int(r), reasons[int(r)], *vals])
-
-    def commit(self) -> Path | None:
-        if self._fh is None or self.tmp is None or self.path is None:
-            return None
-        self._fh.close()
-        self.tmp.replace(self.path)
-        return self.path
-
-    def reset(self) -> None:
-        """Start the file again (the load is being redone from the first row)."""
-        if self._fh is not None:
-            self._fh.seek(0)
-            self._fh.truncate()
-            self._writer.writerow(["row", "reasons", *self.columns])
-
-    def abort(self) -> None:
-        if self._fh is not None and self.tmp is not None:
-            self._fh.close()
-            self.tmp.unlink(missing_ok=True)
-
-
-def _reasons(errors: pd.DataFrame) -> dict[int, str]:
-    if errors.empty:
-        return {}
-    text = (
-        errors["field"].astype(str)
-        + ": "
-        + errors["reason"].astype(str)
-        + " (got '"
-        + errors["value"].astype(str).str.slice(0, 60)
-        + "')"
-    )
-    return text.groupby(errors["row"]).agg("; ".join).to_dict()
-
-
 def _csv_bytes(frame: pd.DataFrame) -> memoryview:
     """A frame as headerless CSV through pyarrow's writer (fast, C++), times as naive UTC."""
     arrays = {}
@@ -220,7 +162,7 @@ def load_many(
     """
     raw_conn = engine.raw_connection()
     conn: psycopg.Connection = raw_conn.driver_connection  # type: ignore[assignment]
-    quarantines: list[_Quarantine] = []
+    quarantines: list[Quarantine] = []
     try:
         if replace:
             conn.execute(
@@ -255,7 +197,7 @@ def load_many(
 
 def _load(
     conn: psycopg.Connection, path: Path, options: LoadOptions, progress: Progress | None
-) -> tuple[LoadResult, _Quarantine]:
+) -> tuple[LoadResult, Quarantine]:
     t0 = time.perf_counter()
     if options.layer not in LAYERS:
         raise InputError(f"--layer {options.layer}: unknown layer; one of {', '.join(LAYERS)}")
@@ -284,9 +226,7 @@ def _load(
         spec.name, str(path), ignored_columns=plan.ignored, personal_columns=plan.personal
     )
     raw_cols = [c for c in source.columns if c not in plan.personal]
-    quarantine = _Quarantine(
-        options.quarantine, raw_cols + (["wkt"] if source.has_geometry else [])
-    )
+    quarantine = Quarantine(options.quarantine, raw_cols + (["wkt"] if source.has_geometry else []))
     try:
         _stream(conn, source, ctx, result, quarantine, raw_cols, options, progress)
     except BaseException:
@@ -306,7 +246,7 @@ def _stream(
     source: Source,
     ctx: Context,
     result: LoadResult,
-    quarantine: _Quarantine,
+    quarantine: Quarantine,
     raw_cols: list[str],
     options: LoadOptions,
     progress: Progress | None,
@@ -316,7 +256,7 @@ def _stream(
     with conn.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute("SET LOCAL TimeZone = 'UTC'")  # _csv_bytes writes UTC times without a zone
-        if ctx.spec.name in DIRECT_LAYERS and _count(cur, ctx.spec) == 0:
+        if ctx.spec.name in DIRECT_LAYERS and count(cur, ctx.spec) == 0:
             cur.execute("SAVEPOINT gw_direct")
             try:
                 _direct(cur, source, ctx, result, quarantine, raw_cols, options, progress)
@@ -339,7 +279,7 @@ def _copy_checked(
     ctx: Context,
     result: LoadResult,
     errors: list[pd.DataFrame],
-    quarantine: _Quarantine,
+    quarantine: Quarantine,
     raw_cols: list[str],
     options: LoadOptions,
     progress: Progress | None,
@@ -367,7 +307,7 @@ def _copy_checked(
                     local = bad_rows - chunk.start
                     raw = chunk.frame.iloc[local][raw_cols]
                     g = chunk.geometry[local] if chunk.geometry is not None else None
-                    quarantine.write(raw, g, _reasons(checked.errors), bad_rows)
+                    quarantine.write(raw, g, reasons(checked.errors), bad_rows)
                 result.rows_rejected += len(bad_rows)
             if len(checked.rows):
                 cp.write(_csv_bytes(checked.rows[names]))
@@ -400,7 +340,7 @@ def _direct(
     source: Source,
     ctx: Context,
     result: LoadResult,
-    quarantine: _Quarantine,
+    quarantine: Quarantine,
     raw_cols: list[str],
     options: LoadOptions,
     progress: Progress | None,
@@ -412,7 +352,7 @@ def _direct(
     """
     table = ctx.spec.table
     cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(table)))
-    rebuild = _drop_secondary(cur, table, unique=True)  # a duplicate fails the rebuild instead
+    rebuild = drop_secondary(cur, table, unique=True)  # a duplicate fails the rebuild instead
     errors: list[pd.DataFrame] = []
     names = [*ctx.spec.names, "geom"]
     _copy_checked(
@@ -441,7 +381,7 @@ def _staged(
     source: Source,
     ctx: Context,
     result: LoadResult,
-    quarantine: _Quarantine,
+    quarantine: Quarantine,
     raw_cols: list[str],
     options: LoadOptions,
     progress: Progress | None,
@@ -464,7 +404,7 @@ def _staged(
     _copy_checked(
         cur, stage, names, source, ctx, result, errors, quarantine, raw_cols, options, progress
     )
-    sql_errors = _sql_checks(cur, spec, stage)
+    sql_errors = sql_checks(cur, spec, stage)
     sql_bad: set[int] = set()
     if len(sql_errors):
         errors.append(sql_errors)
@@ -477,15 +417,15 @@ def _staged(
     _finish_checks(result, errors, ctx, options, path)
     if sql_bad and options.quarantine is not None:
         _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
-    before = _count(cur, spec)
+    before = count(cur, spec)
     staged = result.rows_read - result.rows_rejected
     rebuild = (
-        _drop_secondary(cur, spec.table) if staged >= BULK_MIN_ROWS and staged >= before else []
+        drop_secondary(cur, spec.table) if staged >= BULK_MIN_ROWS and staged >= before else []
     )
-    _upsert(cur, spec, stage, empty=before == 0)
+    upsert(cur, spec, stage, empty=before == 0)
     for ddl in rebuild:
         cur.execute(ddl)
-    after = _count(cur, spec)
+    after = count(cur, spec)
     cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
     result.rows_loaded = result.rows_read - result.rows_rejected
     result.inserted = after - before
@@ -493,168 +433,16 @@ def _staged(
 
 
 def _requarantine(
-    source: Source, rows: set[int], errors: pd.DataFrame, q: _Quarantine, raw_cols: list[str]
+    source: Source, rows: set[int], errors: pd.DataFrame, q: Quarantine, raw_cols: list[str]
 ) -> None:
     """Second pass over the file for rows rejected by the SQL checks (duplicates, references)."""
-    reasons = _reasons(errors[errors["row"].isin(rows)])
+    why = reasons(errors[errors["row"].isin(rows)])
     for chunk in source.chunks():
         r = np.arange(chunk.start, chunk.start + len(chunk.frame))
         hit = np.flatnonzero(np.isin(r, list(rows)))
         if len(hit):
             g = chunk.geometry[hit] if chunk.geometry is not None else None
-            q.write(chunk.frame.iloc[hit][raw_cols], g, reasons, r[hit])
-
-
-def _drop_secondary(cur: psycopg.Cursor, table: str, *, unique: bool = False) -> list[str]:
-    """Drop the table's non-unique indexes and foreign keys (with ``unique``, its UNIQUE
-    constraints too); return the DDL that recreates them.
-
-    For a big load into a table no bigger than the load: building an index once after
-    the insert is several times faster than maintaining it row by row (GiST above all).
-    The recreated foreign keys are validated in one query. Same transaction, so a failed
-    load leaves the table as it was; the table is locked (ACCESS EXCLUSIVE) until commit.
-    """
-    cur.execute(
-        "SELECT pg_get_indexdef(i.indexrelid), format('DROP INDEX %%s', i.indexrelid::regclass)"
-        " FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisunique",
-        (table,),
-    )
-    indexes = cur.fetchall()
-    cur.execute(
-        "SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname,"
-        " pg_get_constraintdef(oid)), format('ALTER TABLE %%s DROP CONSTRAINT %%I',"
-        " conrelid::regclass, conname) FROM pg_constraint WHERE conrelid = %s::regclass"
-        " AND contype = ANY(%s)",
-        (table, ["f", "u"] if unique else ["f"]),
-    )
-    fks = cur.fetchall()
-    for _, drop in fks + indexes:
-        cur.execute(drop)
-    return [create for create, _ in indexes + fks]
-
-
-def _count(cur: psycopg.Cursor, spec: LayerSpec) -> int:
-    cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.table)))
-    row = cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-def _sql_checks(cur: psycopg.Cursor, spec: LayerSpec, stage: str) -> pd.DataFrame:
-    """Checks over all rows: duplicate keys and references to other layers."""
-    cur.execute(f"SELECT 1 FROM {stage} GROUP BY {spec.key} HAVING count(*) > 1 LIMIT 1")
-    has_duplicates = cur.fetchone() is not None  # cheap hash aggregate; the report query is not
-    queries = (
-        []
-        if not has_duplicates
-        else [
-            (
-                spec.key,
-                f"""SELECT row, {spec.key}, 'duplicate ' || '{spec.key}' || ' (first seen at row ' || first_row || ')'
-                FROM (SELECT row, {spec.key}, min(row) OVER (PARTITION BY {spec.key}) AS first_row FROM {stage}) d
-                WHERE row <> first_row""",
-            )
-        ]
-    )
-    if spec.name == "towns":
-        cur.execute("SELECT count(*) FROM county")
-        row = cur.fetchone()
-        if row and row[0] > 1:
-            raise InputError(
-                "More than one county boundary is loaded; gridwatch keeps one county per database."
-            )
-    for fld, parent_table, label in (
-        ("town_code", "towns", "town"),
-        ("village_code", "villages", "village"),
-    ):
-        if fld not in spec.names:
-            continue
-        cur.execute(
-            f"UPDATE {stage} s SET {fld} = p.code FROM {parent_table} p"
-            f" WHERE s.{fld} IS NULL AND ST_Intersects(p.geom, ST_PointOnSurface(s.geom))"
-        )
-        queries.append(
-            (
-                fld,
-                f"""SELECT row, coalesce({fld}, ''),
-                    CASE WHEN {fld} IS NULL THEN 'not inside any loaded {label}'
-                         ELSE 'no {label} with code ' || {fld} || ' (load {parent_table} first)' END
-                    FROM {stage} s WHERE {fld} IS NULL OR NOT EXISTS (SELECT 1 FROM {parent_table} p WHERE p.code = s.{fld})""",
-            )
-        )
-    if spec.name == "grids":
-        queries.append(
-            (
-                "parent_code",
-                f"""SELECT row, parent_code, 'no level-' || (level - 1) || ' grid with code ' || parent_code
-                    || ' in this file or the database'
-                    FROM {stage} s WHERE level > 1 AND parent_code IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM {stage} p WHERE p.code = s.parent_code AND p.level = s.level - 1)
-                    AND NOT EXISTS (SELECT 1 FROM grids p WHERE p.code = s.parent_code AND p.level = s.level - 1
-                                    AND p.code NOT IN (SELECT code FROM {stage}))""",
-            )
-        )
-    parts = []
-    for fld, q in queries:
-        cur.execute(q)
-        rows = cur.fetchall()
-        if rows:
-            parts.append(pd.DataFrame(rows, columns=["row", "value", "reason"]).assign(field=fld))
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)[["row", "field", "value", "reason"]]
-
-
-UPSERT_SELECT = {
-    "county": (
-        "code, name_zh, name_pinyin, population, geom",
-        "SELECT code, name_zh, name_pinyin, population, geom FROM {stage}",
-    ),
-    "towns": (
-        "code, name_zh, name_pinyin, population, county_id, geom",
-        "SELECT code, name_zh, name_pinyin, population, (SELECT min(id) FROM county), geom FROM {stage}",
-    ),
-    "villages": (
-        "code, name_zh, name_pinyin, kind, population, town_id, geom",
-        "SELECT s.code, s.name_zh, s.name_pinyin, s.kind, s.population, t.id, s.geom FROM {stage} s JOIN towns t ON t.code = s.town_code",
-    ),
-    "roads": (
-        "source_id, class, name_zh, geom",
-        'SELECT source_id, "class", name_zh, geom FROM {stage}',
-    ),
-    "cameras": (
-        "code, kind, bearing_deg, fov_deg, range_m, height_m, installed_on, status, village_id, geom",
-        "SELECT s.code, s.kind, s.bearing_deg, s.fov_deg, s.range_m, s.height_m, s.installed_on, s.status, v.id, s.geom"
-        " FROM {stage} s JOIN villages v ON v.code = s.village_code",
-    ),
-    "incidents": (
-        "source_id, category, is_criminal, occurred_at, reported_at, closed_at, solved_at, handled_level, status, geom",
-        "SELECT source_id, category, is_criminal, occurred_at, reported_at, closed_at, solved_at, handled_level, status, geom"
-        " FROM {stage} ORDER BY occurred_at",
-    ),
-}
-
-
-def _upsert(cur: psycopg.Cursor, spec: LayerSpec, stage: str, *, empty: bool = False) -> None:
-    if spec.name == "grids":
-        for level in (1, 2, 3):
-            cur.execute(
-                f"""INSERT INTO grids (code, level, parent_id, name_zh, staff_role, geom)
-                    SELECT s.code, s.level, p.id, s.name_zh, s.staff_role, s.geom FROM {stage} s
-                    LEFT JOIN grids p ON p.code = s.parent_code WHERE s.level = %s
-                    ON CONFLICT (code) DO UPDATE SET level = EXCLUDED.level, parent_id = EXCLUDED.parent_id,
-                    name_zh = EXCLUDED.name_zh, staff_role = EXCLUDED.staff_role, geom = EXCLUDED.geom""",
-                (level,),
-            )
-        return
-    cols, select = UPSERT_SELECT[spec.name]
-    names = [c.strip() for c in cols.split(",")]
-    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in names if c != spec.key)
-    # keys are unique in staging (checked above): into an empty table nothing can conflict
-    conflict = "" if empty else f" ON CONFLICT ({spec.key}) DO UPDATE SET {updates}"
-    cur.execute(
-        f"INSERT INTO {spec.table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in names)}) "
-        f"{select.format(stage=stage)}{conflict}"
-    )
+            q.write(chunk.frame.iloc[hit][raw_cols], g, why, r[hit])
 
 
 def _record(cur: psycopg.Cursor, result: LoadResult, options: LoadOptions) -> None:

@@ -16,31 +16,28 @@ nests in the one above:
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
-from scipy.spatial import cKDTree
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 from etl.sample import names
-from etl.vocabulary import GRID_STAFF_ROLES
-
-SEAT_LONLAT = (107.39, 34.52)
-METRIC_CRS = (
-    f"+proj=eqc +lat_ts={SEAT_LONLAT[1]} +lat_0={SEAT_LONLAT[1]} +lon_0={SEAT_LONLAT[0]}"
-    " +x_0=0 +y_0=0 +a=6378137 +b=6378137 +units=m +no_defs"
+from etl.sample.geom import (
+    AREA_KM2,
+    METRIC_CRS,
+    N_GRIDS_L1,
+    N_VILLAGES,
+    POPULATION,
+    RESIDENTS_PER_L3_GRID,
+    SEAT_LONLAT,
+    URBAN_RADIUS_M,
+    random_points_in,
 )
-AREA_KM2 = 1180.0
-N_VILLAGES = 233
-N_GRIDS_L1 = 41
-N_CAMERAS = 823
-POPULATION = 530_000
-RESIDENTS_PER_L3_GRID = 450
-URBAN_RADIUS_M = 1_800.0
+from etl.sample.network import make_cameras, make_roads
+from etl.vocabulary import GRID_STAFF_ROLES
 
 
 @dataclass
@@ -113,17 +110,6 @@ def _boundary(rng: np.random.Generator, seat: Point) -> Polygon:
     )
 
 
-def _random_points_in(poly: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
-    xmin, ymin, xmax, ymax = poly.bounds
-    out = np.empty((0, 2))
-    shapely.prepare(poly)
-    while len(out) < n:
-        cand = rng.uniform((xmin, ymin), (xmax, ymax), size=(max(4 * n, 64), 2))
-        keep = shapely.contains_xy(poly, cand[:, 0], cand[:, 1])
-        out = np.vstack([out, cand[keep]])
-    return out[:n]
-
-
 def _voronoi_partition(
     parent: shapely.Geometry, seeds: np.ndarray, lloyd: int = 2, fixed: int = 0
 ) -> tuple[list[MultiPolygon], np.ndarray]:
@@ -162,7 +148,7 @@ def _allocate(total: int, weights: np.ndarray, minimum: int = 1) -> np.ndarray:
 
 
 def _towns(rng: np.random.Generator, county: Polygon, seat: Point) -> gpd.GeoDataFrame:
-    cand = _random_points_in(county, 4000, rng)
+    cand = random_points_in(county, 4000, rng)
     seeds = [np.array([seat.x, seat.y])]
     for _ in range(len(names.TOWNS) - 1):  # farthest-point sampling spreads the town seats
         d = np.min(np.linalg.norm(cand[:, None, :] - np.array(seeds)[None], axis=2), axis=1)
@@ -200,7 +186,7 @@ def _villages(rng: np.random.Generator, towns: gpd.GeoDataFrame, seat: Point) ->
             for (zh, py), part, s in zip(names.COMMUNITIES, comm_parts, comm_seeds, strict=True):
                 pieces.append((part, s, zh, py, "community"))
             geom = geom.difference(core)
-        seeds = _random_points_in(geom, per_town[t], rng)
+        seeds = random_points_in(geom, per_town[t], rng)
         parts, seeds = _voronoi_partition(geom, seeds, lloyd=2)
         for part, s in zip(parts, seeds, strict=True):
             zh, py = next(vnames)
@@ -268,7 +254,7 @@ def _grids(rng: np.random.Generator, villages: gpd.GeoDataFrame) -> gpd.GeoDataF
                     }
                 )
                 n3 = max(1, round(village.population / RESIDENTS_PER_L3_GRID))
-                seeds = _random_points_in(village.geometry, n3, rng)
+                seeds = random_points_in(village.geometry, n3, rng)
                 parts = (
                     [village.geometry]
                     if n3 == 1
@@ -308,209 +294,6 @@ def _kmeans(xy: np.ndarray, k: int, rng: np.random.Generator, iters: int = 25) -
     return labels
 
 
-def _wiggle(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, amp: float) -> LineString:
-    """A gently curving road from a to b (ends fixed)."""
-    length = float(np.linalg.norm(b - a))
-    n = max(2, int(length / 250))
-    t = np.linspace(0, 1, n + 1)
-    normal = np.array([-(b - a)[1], (b - a)[0]]) / max(length, 1e-9)
-    bend = np.sin(np.pi * t) * rng.uniform(-1, 1) * amp * min(1.0, length / 5_000)
-    bend += np.sin(2 * np.pi * t * rng.uniform(1, 3)) * np.sin(np.pi * t) * amp * 0.15
-    pts = a + np.outer(t, b - a) + np.outer(bend, normal)
-    return LineString(pts)
-
-
-def _roads(
-    rng: np.random.Generator,
-    county: Polygon,
-    towns: gpd.GeoDataFrame,
-    villages: gpd.GeoDataFrame,
-    seat: Point,
-) -> gpd.GeoDataFrame:
-    seat_xy = np.array([seat.x, seat.y])
-    t_xy = towns[["seat_x", "seat_y"]].to_numpy()
-    xmin, ymin, xmax, ymax = county.bounds
-    rows: list[dict[str, object]] = []
-
-    def add(line: shapely.Geometry, cls: str, name: str | None) -> None:
-        clipped = line.intersection(county)
-        if clipped.is_empty:
-            return
-        parts = [g for g in getattr(clipped, "geoms", [clipped]) if isinstance(g, LineString)]
-        rows.append({"class": cls, "name_zh": name, "geometry": MultiLineString(parts)})
-
-    # national road: west-east through the seat; two provincial roads: north and south-east
-    add(
-        _wiggle(np.array([xmin - 2_000, seat.y - 3_000]), seat_xy, rng, 1_500),
-        "national",
-        "国道344",
-    )
-    add(
-        _wiggle(seat_xy, np.array([xmax + 2_000, seat.y + 1_500]), rng, 1_500),
-        "national",
-        "国道344",
-    )
-    north = t_xy[np.argmax(t_xy[:, 1])]
-    add(_wiggle(seat_xy, north, rng, 2_000), "provincial", "省道104")
-    add(_wiggle(north, np.array([north[0], ymax + 2_000]), rng, 1_000), "provincial", "省道104")
-    add(
-        _wiggle(seat_xy, np.array([seat.x + 8_000, ymin - 2_000]), rng, 1_000),
-        "provincial",
-        "省道212",
-    )
-    # county roads: a minimum spanning tree over the town seats
-    for i, j in _mst(t_xy):
-        add(_wiggle(t_xy[i], t_xy[j], rng, 600), "county", f"县道{100 + len(rows):03d}")
-    # village roads: every village centre to the nearest point of the network so far
-    network = shapely.union_all([r["geometry"] for r in rows])
-    for v in villages.itertuples():
-        c = Point(v.centre_x, v.centre_y)
-        target = shapely.ops.nearest_points(c, network)[1]
-        if c.distance(target) > 30:
-            add(
-                _wiggle(np.array(c.coords[0]), np.array(target.coords[0]), rng, 200),
-                "village",
-                None,
-            )
-    roads = gpd.GeoDataFrame(rows, crs=METRIC_CRS)
-    roads.insert(0, "source_id", [f"R{i + 1:04d}" for i in range(len(roads))])
-    return roads
-
-
-def _mst(xy: np.ndarray) -> list[tuple[int, int]]:
-    from scipy.sparse.csgraph import minimum_spanning_tree
-    from scipy.spatial.distance import cdist
-
-    tree = minimum_spanning_tree(cdist(xy, xy)).tocoo()
-    return list(zip(tree.row.tolist(), tree.col.tolist(), strict=True))
-
-
-def _crossroads(roads: gpd.GeoDataFrame) -> np.ndarray:
-    """Points where a road ends on another road or two roads cross."""
-    lines = [ls for g in roads.geometry for ls in g.geoms]
-    ends = np.array([c for ls in lines for c in (ls.coords[0], ls.coords[-1])])
-    tree = shapely.STRtree(lines)
-    pts = shapely.points(ends)
-    hits = tree.query(pts, predicate="dwithin", distance=1.0)
-    counts = np.bincount(hits[0], minlength=len(pts))
-    cross = ends[counts >= 2]
-    if len(cross) == 0:
-        return cross
-    # merge duplicates within 20 m
-    keep = np.ones(len(cross), bool)
-    kd = cKDTree(cross)
-    for i, j in sorted(kd.query_pairs(20.0)):
-        if keep[i]:
-            keep[j] = False
-    return cross[keep]
-
-
-def _road_bearing(roads: gpd.GeoDataFrame, xy: np.ndarray) -> np.ndarray:
-    """Compass bearing of the nearest road at each point."""
-    lines = [ls for g in roads.geometry for ls in g.geoms]
-    tree = shapely.STRtree(lines)
-    idx = tree.nearest(shapely.points(xy))
-    out = np.empty(len(xy))
-    for k, (p, i) in enumerate(zip(xy, idx, strict=True)):
-        ls = lines[i]
-        d = ls.project(Point(p))
-        a = np.array(ls.interpolate(max(d - 10, 0)).coords[0])
-        b = np.array(ls.interpolate(min(d + 10, ls.length)).coords[0])
-        out[k] = np.degrees(np.arctan2(b[0] - a[0], b[1] - a[1])) % 360
-    return out
-
-
-def _cameras(
-    rng: np.random.Generator,
-    villages: gpd.GeoDataFrame,
-    roads: gpd.GeoDataFrame,
-    seat: Point,
-) -> gpd.GeoDataFrame:
-    """823 cameras: one at every village centre, then crossroads, main roads and the seat."""
-    sites: list[tuple[float, float, str]] = [
-        (v.centre_x, v.centre_y, "village_centre") for v in villages.itertuples()
-    ]
-    cross = _crossroads(roads)
-    n_cross = min(len(cross), 230)
-    order = np.argsort(np.hypot(cross[:, 0] - seat.x, cross[:, 1] - seat.y))
-    sites += [(x, y, "crossroads") for x, y in cross[order[:n_cross]]]
-    urban = villages[villages.kind == "community"]
-    n_urban = 140
-    pts = _random_points_in(shapely.union_all(urban.geometry.to_numpy()), n_urban, rng)
-    sites += [(x, y, "urban") for x, y in pts]
-    main = roads[roads["class"].isin(["national", "provincial", "county"])]
-    main_lines = [ls for g in main.geometry for ls in g.geoms]
-    total = sum(ls.length for ls in main_lines)
-    n_road = N_CAMERAS - len(sites)
-    spacing = total / n_road
-    along = []
-    for ls in main_lines:
-        for d in np.arange(spacing / 2, ls.length, spacing):
-            along.append(ls.interpolate(d + rng.uniform(-0.2, 0.2) * spacing).coords[0])
-    along_arr = np.array(along)[:n_road]
-    sites += [(x, y, "main_road") for x, y in along_arr]
-    while len(sites) < N_CAMERAS:  # rounding shortfall: extra cameras at big village centres
-        v = villages.sort_values("population", ascending=False).iloc[len(sites) % 20]
-        sites.append(
-            (v.centre_x + rng.normal(0, 40), v.centre_y + rng.normal(0, 40), "village_centre")
-        )
-
-    xy = np.array([(x, y) for x, y, _ in sites])
-    where = np.array([s for _, _, s in sites])
-    n = len(xy)
-    road_dir = _road_bearing(roads, xy)
-    kind = np.where(rng.random(n) < 0.2, "dome", np.where(rng.random(n) < 0.1, "panning", "fixed"))
-    fov = np.where(
-        kind == "dome", 360.0, np.where(kind == "panning", 120.0, rng.choice([60.0, 75.0, 90.0], n))
-    )
-    rng_m = np.where(kind == "dome", rng.uniform(40, 70, n), rng.uniform(60, 150, n)).round(0)
-    bearing = np.where(
-        np.isin(where, ["main_road", "crossroads"]),
-        road_dir + rng.choice([0.0, 180.0], n) + rng.normal(0, 5, n),
-        rng.uniform(0, 360, n),
-    )
-    bearing = np.where(kind == "dome", 0.0, np.round(bearing % 360, 1) % 360)
-    # rollout: the seat first (2012-13), main roads 2013-14, villages 2013-16 (snow-bright rollout)
-    start = np.select(
-        [where == "urban", where == "main_road", where == "crossroads"],
-        [2012.0, 2013.0, 2013.0],
-        2013.5,
-    )
-    end = np.select([where == "urban", where == "main_road"], [2014.0, 2015.0], 2017.0)
-    frac_year = rng.uniform(start, end)
-    installed = [
-        dt.date(int(y), 1, 1) + dt.timedelta(days=int((y - int(y)) * 365)) for y in frac_year
-    ]
-    status = rng.choice(["in_service", "faulty", "retired"], n, p=[0.92, 0.05, 0.03])
-    cams = gpd.GeoDataFrame(
-        {
-            "code": [f"CAM{i + 1:04d}" for i in range(n)],
-            "kind": kind,
-            "bearing_deg": bearing,
-            "fov_deg": fov,
-            "range_m": rng_m,
-            "height_m": rng.uniform(3.5, 8.0, n).round(1),
-            "installed_on": installed,
-            "status": status,
-            "site": where,
-        },
-        geometry=shapely.points(xy),
-        crs=METRIC_CRS,
-    )
-    joined = gpd.sjoin(
-        cams,
-        villages[["code", "geometry"]].rename(columns={"code": "village_code"}),
-        how="left",
-        predicate="within",
-    )
-    cams["village_code"] = joined["village_code"].groupby(level=0).first()
-    missing = cams.village_code.isna()
-    if missing.any():  # a point exactly on a boundary: take the nearest village
-        near = gpd.sjoin_nearest(cams[missing][["geometry"]], villages[["code", "geometry"]])
-        cams.loc[missing, "village_code"] = near["code"].groupby(level=0).first()
-    return cams
-
-
 def build_county(seed: int = 20140101) -> SampleCounty:
     """Generate every place layer of the sample county for ``seed``."""
     rng = np.random.default_rng(seed)
@@ -523,8 +306,8 @@ def build_county(seed: int = 20140101) -> SampleCounty:
         villages.groupby("town_code")["population"].sum().reindex(towns.code).to_numpy()
     )
     grids = _grids(rng, villages)
-    roads = _roads(rng, outline, towns, villages, seat)
-    cameras = _cameras(rng, villages, roads, seat)
+    roads = make_roads(rng, outline, towns, villages, seat)
+    cameras = make_cameras(rng, villages, roads, seat)
     county = gpd.GeoDataFrame(
         {
             "code": [names.COUNTY[0]],
