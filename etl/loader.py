@@ -228,7 +228,7 @@ def _load(
     raw_cols = [c for c in source.columns if c not in plan.personal]
     quarantine = Quarantine(options.quarantine, raw_cols + (["wkt"] if source.has_geometry else []))
     try:
-        _stream(conn, source, ctx, result, quarantine, raw_cols, options, progress)
+        _stream(conn, _Run(source, ctx, result, quarantine, raw_cols, options, progress))
     except BaseException:
         quarantine.abort()
         raise
@@ -241,49 +241,48 @@ def _load(
 DIRECT_LAYERS = ("roads", "incidents")  # no references to resolve, none referencing them
 
 
-def _stream(
-    conn: psycopg.Connection,
-    source: Source,
-    ctx: Context,
-    result: LoadResult,
-    quarantine: Quarantine,
-    raw_cols: list[str],
-    options: LoadOptions,
-    progress: Progress | None,
-) -> None:
+@dataclass
+class _Run:
+    """Everything one file's load carries from chunk to chunk."""
+
+    source: Source
+    ctx: Context
+    result: LoadResult
+    quarantine: Quarantine
+    raw_cols: list[str]
+    options: LoadOptions
+    progress: Progress | None
+    errors: list[pd.DataFrame] = field(default_factory=list)
+
+    def restart(self) -> None:
+        """Forget what the first attempt counted: the file is read again from row 1."""
+        self.result.rows_read = self.result.rows_rejected = 0
+        self.ctx.naive_times.clear()
+        self.errors.clear()
+        self.quarantine.reset()
+
+
+def _stream(conn: psycopg.Connection, run: _Run) -> None:
     """Validate chunk by chunk and COPY the good rows: straight into an empty layer, else
     through staging (SQL checks, upsert)."""
     with conn.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")
         cur.execute("SET LOCAL TimeZone = 'UTC'")  # _csv_bytes writes UTC times without a zone
-        if ctx.spec.name in DIRECT_LAYERS and count(cur, ctx.spec) == 0:
+        if run.ctx.spec.name in DIRECT_LAYERS and count(cur, run.ctx.spec) == 0:
             cur.execute("SAVEPOINT gw_direct")
             try:
-                _direct(cur, source, ctx, result, quarantine, raw_cols, options, progress)
+                _direct(cur, run)
                 cur.execute("RELEASE SAVEPOINT gw_direct")
                 return
             except psycopg.errors.UniqueViolation:
                 # duplicate keys in the file: redo it through staging, which names the rows
                 cur.execute("ROLLBACK TO SAVEPOINT gw_direct")
-                result.rows_read = result.rows_rejected = 0
-                ctx.naive_times.clear()
-                quarantine.reset()
-        _staged(cur, source, ctx, result, quarantine, raw_cols, options, progress)
+                run.restart()
+        _staged(cur, run)
 
 
 def _copy_checked(
-    cur: psycopg.Cursor,
-    table: str,
-    names: list[str],
-    source: Source,
-    ctx: Context,
-    result: LoadResult,
-    errors: list[pd.DataFrame],
-    quarantine: Quarantine,
-    raw_cols: list[str],
-    options: LoadOptions,
-    progress: Progress | None,
-    freeze: bool = False,
+    cur: psycopg.Cursor, run: _Run, table: str, names: list[str], freeze: bool = False
 ) -> None:
     """One COPY for the whole file: the server stores chunk k while Python checks chunk k+1.
 
@@ -295,6 +294,7 @@ def _copy_checked(
         sql.SQL(", ").join(sql.Identifier(c) for c in names),
         sql.SQL(", FREEZE" if freeze else ""),
     )
+    source, ctx, result, errors = run.source, run.ctx, run.result, run.errors
     with cur.copy(copy) as cp:
         for chunk in source.chunks():
             checked = check_chunk(chunk, ctx)
@@ -303,92 +303,58 @@ def _copy_checked(
                 if sum(len(e) for e in errors) < REPORT_LIMIT:
                     errors.append(checked.errors)
                 bad_rows = np.unique(checked.errors["row"].to_numpy())
-                if options.quarantine is not None:
+                if run.options.quarantine is not None:
                     local = bad_rows - chunk.start
-                    raw = chunk.frame.iloc[local][raw_cols]
+                    raw = chunk.frame.iloc[local][run.raw_cols]
                     g = chunk.geometry[local] if chunk.geometry is not None else None
-                    quarantine.write(raw, g, reasons(checked.errors), bad_rows)
+                    run.quarantine.write(raw, g, reasons(checked.errors), bad_rows)
                 result.rows_rejected += len(bad_rows)
             if len(checked.rows):
                 cp.write(_csv_bytes(checked.rows[names]))
-            if progress:
-                progress(ctx.spec.name, len(chunk.frame), source.rows)
+            if run.progress:
+                run.progress(ctx.spec.name, len(chunk.frame), source.rows)
     if result.rows_read == 0:
         raise InputError(f"{source.path}: the file holds no rows.")
 
 
-def _finish_checks(
-    result: LoadResult, errors: list[pd.DataFrame], ctx: Context, options: LoadOptions, path: Path
-) -> None:
+def _finish_checks(run: _Run) -> None:
+    result, errors = run.result, run.errors
     result.errors = (
         pd.concat(errors, ignore_index=True).sort_values(["row", "field"])
         if errors
         else pd.DataFrame()
     )
-    result.naive_times = {k: v for k, v in ctx.naive_times.items() if v}
-    if result.rows_rejected and options.quarantine is None:
+    result.naive_times = {k: v for k, v in run.ctx.naive_times.items() if v}
+    if result.rows_rejected and run.options.quarantine is None:
         raise ValidationFailed(
-            f"{path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
+            f"{run.source.path}: {result.rows_rejected:,} of {result.rows_read:,} rows are bad;"
             " nothing was written.",
             result,
             hint="Fix them, or load the good rows with --quarantine BAD.csv.",
         )
 
 
-def _direct(
-    cur: psycopg.Cursor,
-    source: Source,
-    ctx: Context,
-    result: LoadResult,
-    quarantine: Quarantine,
-    raw_cols: list[str],
-    options: LoadOptions,
-    progress: Progress | None,
-) -> None:
+def _direct(cur: psycopg.Cursor, run: _Run) -> None:
     """Bulk path into an empty layer: COPY straight in, indexes built once afterwards.
 
     TRUNCATE (of an empty table) lets a wal_level=minimal server skip the WAL for the
     COPY; duplicate keys surface as a UniqueViolation that sends the caller to staging.
     """
-    table = ctx.spec.table
+    table = run.ctx.spec.table
     cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(table)))
     rebuild = drop_secondary(cur, table, unique=True)  # a duplicate fails the rebuild instead
-    errors: list[pd.DataFrame] = []
-    names = [*ctx.spec.names, "geom"]
-    _copy_checked(
-        cur,
-        table,
-        names,
-        source,
-        ctx,
-        result,
-        errors,
-        quarantine,
-        raw_cols,
-        options,
-        progress,
-        freeze=True,
-    )
-    _finish_checks(result, errors, ctx, options, source.path)
+    _copy_checked(cur, run, table, [*run.ctx.spec.names, "geom"], freeze=True)
+    _finish_checks(run)
     for ddl in rebuild:
         cur.execute(ddl)
+    result = run.result
     result.rows_loaded = result.inserted = result.rows_read - result.rows_rejected
     result.updated = 0
 
 
-def _staged(
-    cur: psycopg.Cursor,
-    source: Source,
-    ctx: Context,
-    result: LoadResult,
-    quarantine: Quarantine,
-    raw_cols: list[str],
-    options: LoadOptions,
-    progress: Progress | None,
-) -> None:
+def _staged(cur: psycopg.Cursor, run: _Run) -> None:
     """General path: COPY into staging, check over all rows in SQL, upsert."""
-    spec, path = ctx.spec, source.path
-    errors: list[pd.DataFrame] = []
+    spec, result = run.ctx.spec, run.result
     stage = "_gw_stage"
     cols = [sql.SQL("row bigint")] + [
         sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(PG_TYPES[f.kind]))
@@ -400,23 +366,20 @@ def _staged(
             sql.Identifier(stage), sql.SQL(", ").join(cols)
         )
     )
-    names = ["row", *spec.names, "geom"]
-    _copy_checked(
-        cur, stage, names, source, ctx, result, errors, quarantine, raw_cols, options, progress
-    )
+    _copy_checked(cur, run, stage, ["row", *spec.names, "geom"])
     sql_errors = sql_checks(cur, spec, stage)
     sql_bad: set[int] = set()
     if len(sql_errors):
-        errors.append(sql_errors)
+        run.errors.append(sql_errors)
         sql_bad = set(sql_errors["row"].astype(int).tolist())
         result.rows_rejected += len(sql_bad)
         cur.execute(
             sql.SQL("DELETE FROM {} WHERE row = ANY(%s)").format(sql.Identifier(stage)),
             (sorted(sql_bad),),
         )
-    _finish_checks(result, errors, ctx, options, path)
-    if sql_bad and options.quarantine is not None:
-        _requarantine(source, sql_bad, result.errors, quarantine, raw_cols)
+    _finish_checks(run)
+    if sql_bad and run.options.quarantine is not None:
+        _requarantine(run.source, sql_bad, result.errors, run.quarantine, run.raw_cols)
     before = count(cur, spec)
     staged = result.rows_read - result.rows_rejected
     rebuild = (
