@@ -12,8 +12,6 @@ never committed.
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psycopg
-import pyarrow as pa
-import pyarrow.csv as pacsv
 import shapely
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from pyproj import CRS
 from sqlalchemy.engine import Engine
 
 from etl.fields import LAYERS, plan_columns
+from etl.pgcopy import BinaryCopy, copy_schema
 from etl.quarantine import Quarantine, reasons
 from etl.readers import Source
 from etl.staging import count, drop_secondary, sql_checks, upsert
@@ -101,33 +99,6 @@ def _source_crs(source: Source, option: str | None) -> CRS:
             f" {given.to_string()}; drop --crs or fix the file."
         )
     return source.crs or given or WGS84
-
-
-def _csv_bytes(frame: pd.DataFrame) -> memoryview:
-    """A frame as headerless CSV through pyarrow's writer (fast, C++), times as naive UTC."""
-    arrays = {}
-    for col in frame.columns:
-        s = frame[col]
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            arrays[col] = pa.array(
-                s.dt.tz_convert("UTC").dt.tz_localize(None), type=pa.timestamp("us")
-            )
-        elif (
-            s.dtype == object
-            and len(s)
-            and isinstance(s.dropna().iloc[0] if s.notna().any() else None, dt.date)
-        ):
-            arrays[col] = pa.array(s.where(s.notna(), None).tolist(), type=pa.date32())
-        else:
-            arrays[col] = pa.array(
-                s.astype(object).where(s.notna(), None).tolist() if s.dtype == object else s,
-                from_pandas=True,
-            )
-    buf = io.BytesIO()
-    pacsv.write_csv(
-        pa.table(arrays), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    )
-    return buf.getbuffer()
 
 
 def _fetch_county(conn: psycopg.Connection) -> shapely.Geometry | None:
@@ -267,7 +238,6 @@ def _stream(conn: psycopg.Connection, run: _Run) -> None:
     through staging (SQL checks, upsert)."""
     with conn.cursor() as cur:
         cur.execute("SET LOCAL synchronous_commit = off")
-        cur.execute("SET LOCAL TimeZone = 'UTC'")  # _csv_bytes writes UTC times without a zone
         if run.ctx.spec.name in DIRECT_LAYERS and count(cur, run.ctx.spec) == 0:
             cur.execute("SAVEPOINT gw_direct")
             try:
@@ -289,13 +259,17 @@ def _copy_checked(
     ``freeze`` (only for a table truncated in this subtransaction) writes the rows
     already frozen, sparing the first reader and VACUUM a rewrite of every page.
     """
-    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv{})").format(
+    encoder = BinaryCopy(copy_schema(run.ctx.spec, names))
+    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT binary{})").format(
         sql.Identifier(table),
         sql.SQL(", ").join(sql.Identifier(c) for c in names),
         sql.SQL(", FREEZE" if freeze else ""),
     )
     source, ctx, result, errors = run.source, run.ctx, run.result, run.errors
-    with cur.copy(copy) as cp:
+    # the queued writer sends from a thread, so the server ingests chunk k while
+    # Python validates chunk k+1 (a plain write blocks until the server has read it)
+    with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as cp:
+        cp.write(encoder.header())
         for chunk in source.chunks():
             checked = check_chunk(chunk, ctx)
             result.rows_read += len(chunk.frame)
@@ -310,9 +284,10 @@ def _copy_checked(
                     run.quarantine.write(raw, g, reasons(checked.errors), bad_rows)
                 result.rows_rejected += len(bad_rows)
             if len(checked.rows):
-                cp.write(_csv_bytes(checked.rows[names]))
+                cp.write(encoder.batch(checked.rows))
             if run.progress:
                 run.progress(ctx.spec.name, len(chunk.frame), source.rows)
+        cp.write(encoder.finish())
     if result.rows_read == 0:
         raise InputError(f"{source.path}: the file holds no rows.")
 

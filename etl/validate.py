@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import shapely
 from pyproj import CRS, Transformer
 
 from etl import parse
 from etl.coords import to_wgs84
 from etl.fields import ColumnPlan, LayerSpec
+from etl.pgcopy import points_ewkb
 from etl.readers import Chunk
 from etl.vocabulary import ALIASES, CAMERA_KINDS, CATEGORY_BY_CODE, VILLAGE_KINDS
 
@@ -282,29 +282,10 @@ def check_chunk(chunk: Chunk, ctx: Context) -> Checked:
     out = out[good].reset_index(drop=True)
     kept = geoms[good]
     if spec.geometry == "point":
-        out["geom"] = points_ewkb_hex(shapely.get_coordinates(kept))
+        out["geom"] = points_ewkb(shapely.get_coordinates(kept))
     else:
-        out["geom"] = shapely.to_wkb(shapely.set_srid(kept, 4326), hex=True, include_srid=True)
+        out["geom"] = shapely.to_wkb(shapely.set_srid(kept, 4326), include_srid=True)
     return Checked(out, rep.frame())
-
-
-_HEX = np.frombuffer(b"0123456789ABCDEF", dtype="S1")
-_POINT_4326 = b"0101000020E6100000"  # little-endian EWKB: Point with SRID 4326
-
-
-def points_ewkb_hex(xy: np.ndarray) -> pd.Series:
-    """Hex EWKB of 2-D points in EPSG:4326, vectorised (several times faster than
-    shapely.to_wkb), as an Arrow-backed string column ready for the COPY writer."""
-    n = len(xy)
-    raw = np.ascontiguousarray(xy, dtype="<f8").view(np.uint8).reshape(n, 16)
-    digits = np.empty((n, len(_POINT_4326) + 32), dtype="S1")
-    digits[:, : len(_POINT_4326)] = np.frombuffer(_POINT_4326, dtype="S1")
-    digits[:, len(_POINT_4326) :: 2] = _HEX[raw >> 4]
-    digits[:, len(_POINT_4326) + 1 :: 2] = _HEX[raw & 15]
-    width = digits.shape[1]
-    offsets = pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
-    strings = pa.StringArray.from_buffers(n, offsets.buffers()[1], pa.py_buffer(digits.tobytes()))
-    return pd.Series(pd.arrays.ArrowExtensionArray(strings))
 
 
 def _col(plan: ColumnPlan, name: str) -> str:
