@@ -1,13 +1,15 @@
-"""Load a file into a layer: stream, validate, COPY into staging, check, upsert; all or nothing.
+"""Load a file into a layer: stream, validate, COPY, check, upsert; all or nothing.
 
 The whole load is one transaction. Rows are validated a chunk at a time and the
-good ones COPYed (not INSERTed row by row) into a temporary staging table; checks
-that need every row (duplicate ids, references to towns, villages, parent grids)
-run in SQL on staging; then one INSERT ... ON CONFLICT moves staging into the
-layer. Any bad row rolls everything back unless a quarantine file is given, in
-which case the good rows are written and the bad ones go to that file with their
-reasons. A process killed mid-load leaves nothing behind: the transaction was
-never committed.
+good ones sent with one binary COPY (not INSERTed row by row) from a writer thread,
+so the server ingests a chunk while Python validates the next. Into an empty
+incidents or roads layer the COPY goes straight into the table, whose indexes and
+constraints are rebuilt once at the end; otherwise it goes into a staging table,
+where checks that need every row (duplicate ids, references to towns, villages,
+parent grids) run in SQL, and one INSERT ... ON CONFLICT moves it into the layer.
+Any bad row rolls everything back unless a quarantine file is given, in which case
+the good rows are written and the bad ones go to that file with their reasons. A
+process killed mid-load leaves nothing behind: the transaction was never committed.
 """
 
 from __future__ import annotations
