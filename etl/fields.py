@@ -187,10 +187,10 @@ def plan_columns(
             if fld == target:
                 return col
         for alias in aliases:
-            col = by_norm.get(norm(alias))
-            if col is not None and col not in taken:
-                taken.add(col)
-                return col
+            match = by_norm.get(norm(alias))
+            if match is not None and match not in taken:
+                taken.add(match)
+                return match
         return None
 
     for f in spec.fields:

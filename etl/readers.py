@@ -127,7 +127,9 @@ class Source:
             col = geo["columns"][self._geom_col]
             if col.get("encoding", "WKB").upper() != "WKB":
                 raise InputError(f"{self.path}: only WKB-encoded GeoParquet geometries are read.")
-            crs = CRS.from_user_input(col["crs"]) if col.get("crs") else CRS.from_epsg(4326)
+            crs: CRS | None = (
+                CRS.from_user_input(col["crs"]) if col.get("crs") else CRS.from_epsg(4326)
+            )
             cols = [n for n in pf.schema_arrow.names if n != self._geom_col]
             return cols, crs, pf.metadata.num_rows
         import pyogrio

@@ -92,13 +92,16 @@ class IncidentSpace:
         fade_v = self.v_xy[rng.choice(south)]
         emerge = self.t_xy[by_pop[1]] + np.array([1_500.0, 800.0])
         intens = self.t_xy[by_pop[3]]
+        market = self.seat + np.array([250.0, -350.0])
+        spots = [
+            ("seat market", market, 260.0, 0.05, "persistent"),
+            ("new industrial park", emerge, 420.0, 0.07, "emerging"),
+            ("market town", intens, 380.0, 0.06, "intensifying"),
+            ("old mining village", fade_v, 450.0, 0.06, "fading"),
+        ]
         return [
-            Hotspot(
-                "seat market", *(self.seat + np.array([250.0, -350.0])), 260.0, 0.05, "persistent"
-            ),
-            Hotspot("new industrial park", *emerge, 420.0, 0.07, "emerging"),
-            Hotspot("market town", *intens, 380.0, 0.06, "intensifying"),
-            Hotspot("old mining village", *fade_v, 450.0, 0.06, "fading"),
+            Hotspot(name, float(xy[0]), float(xy[1]), sigma, weight, kind)
+            for name, xy, sigma, weight, kind in spots
         ]
 
     # -- sampling --------------------------------------------------------------------------
