@@ -170,7 +170,9 @@ class EmbeddedCluster:
         if not self.state_file.exists():
             raise DatabaseError(
                 f"No gridwatch database cluster at {self.root}.",
-                hint="Start one with: gridwatch db up",
+                hint="Start one with `gridwatch db up`; or, if the project's cluster lives"
+                " elsewhere, run gridwatch from the project folder or set GRIDWATCH_DATA_DIR"
+                " (the default .gridwatch is relative to the working directory).",
             )
         return ClusterState(**json.loads(self.state_file.read_text()))
 

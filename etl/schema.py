@@ -58,7 +58,7 @@ def _geom(kind: str) -> Any:
     return mapped_column(Geometry(kind, srid=SRID, spatial_index=True), nullable=False)
 
 
-def _valid(table: str) -> CheckConstraint:
+def _valid() -> CheckConstraint:
     return CheckConstraint("ST_IsValid(geom)", name="geom_valid")
 
 
@@ -68,7 +68,7 @@ class Base(DeclarativeBase):
 
 class County(Base):
     __tablename__ = "county"
-    __table_args__ = (_valid("county"), {"comment": "County boundary 县界"})
+    __table_args__ = (_valid(), {"comment": "County boundary 县界"})
 
     id: Mapped[int] = mapped_column(SmallInteger, Identity(), primary_key=True)
     code: Mapped[str] = mapped_column(Text, unique=True)
@@ -81,7 +81,7 @@ class County(Base):
 class Town(Base):
     __tablename__ = "towns"
     __table_args__ = (
-        _valid("towns"),
+        _valid(),
         CheckConstraint("population >= 0", name="population_nonneg"),
         {"comment": "Towns 镇 (and the county seat 城关镇)"},
     )
@@ -98,7 +98,7 @@ class Town(Base):
 class Village(Base):
     __tablename__ = "villages"
     __table_args__ = (
-        _valid("villages"),
+        _valid(),
         CheckConstraint("population >= 0", name="population_nonneg"),
         CheckConstraint(_in("kind", VILLAGE_KINDS), name="kind"),
         {"comment": "Administrative villages 行政村 and urban communities 社区"},
@@ -117,7 +117,7 @@ class Village(Base):
 class Grid(Base):
     __tablename__ = "grids"
     __table_args__ = (
-        _valid("grids"),
+        _valid(),
         CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),
         CheckConstraint("(level = 1) = (parent_id IS NULL)", name="parent_iff_not_top"),
         {"comment": "Management grids 网格 at three nested levels"},
@@ -137,7 +137,7 @@ class Grid(Base):
 class Road(Base):
     __tablename__ = "roads"
     __table_args__ = (
-        _valid("roads"),
+        _valid(),
         CheckConstraint(_in("class", ROAD_CLASSES), name="class"),
         {"comment": "Road network 道路 (base layer, camera placement)"},
     )
@@ -152,7 +152,7 @@ class Road(Base):
 class Camera(Base):
     __tablename__ = "cameras"
     __table_args__ = (
-        _valid("cameras"),
+        _valid(),
         CheckConstraint("bearing_deg >= 0 AND bearing_deg < 360", name="bearing_range"),
         CheckConstraint("fov_deg > 0 AND fov_deg <= 360", name="fov_range"),
         CheckConstraint("range_m > 0", name="range_positive"),
@@ -192,7 +192,7 @@ class IncidentCategory(Base):
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
-        _valid("incidents"),
+        _valid(),
         CheckConstraint("reported_at >= occurred_at", name="reported_after_occurred"),
         CheckConstraint("closed_at >= reported_at", name="closed_after_reported"),
         CheckConstraint("solved_at >= occurred_at", name="solved_after_occurred"),

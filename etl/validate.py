@@ -131,7 +131,7 @@ def _geometry(chunk: Chunk, ctx: Context, rep: _Report) -> np.ndarray:
     rep.add(empty, "geometry", lambda: shapely.to_wkt(geoms), "empty geometry")
     ok = present & ~empty
     types = shapely.get_type_id(geoms)
-    allowed = {shapely.GeometryType[t.upper()].value for t in _type_names(spec.geometry)}
+    allowed = {shapely.GeometryType[t.upper()].value for t in GEOM_TYPES[spec.geometry]}
     wrong = ok & ~np.isin(types, list(allowed))
     rep.add(
         wrong, "geometry",
@@ -184,12 +184,6 @@ def _geometry(chunk: Chunk, ctx: Context, rep: _Report) -> np.ndarray:
         line = xy_ok & (shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING)
         geoms[line] = shapely.multilinestrings(geoms[line][:, None]) if line.any() else geoms[line]
     return geoms
-
-
-def _type_names(kind: str) -> tuple[str, ...]:
-    return tuple(
-        t.replace("LineString", "LINESTRING").replace("Multi", "MULTI") for t in GEOM_TYPES[kind]
-    )
 
 
 def _outside(geoms: np.ndarray, ok: np.ndarray, ctx: Context, rep: _Report) -> None:

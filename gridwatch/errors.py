@@ -58,9 +58,3 @@ class ValidationFailed(InputError):
     def __init__(self, message: str, report: object, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.report = report
-
-
-class TopologyError(GridwatchError):
-    """Grids leave gaps, overlap or stick out of their parent beyond tolerance."""
-
-    exit_code = 1
